@@ -1,0 +1,100 @@
+package io.pgrelay.cli;
+
+import io.pgrelay.conf.ConfigException;
+import io.pgrelay.conf.ConfigLoader;
+import io.pgrelay.conf.PgRelayConfig;
+import io.pgrelay.server.PgRelayServer;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code pgrelay serve}: runs the pooler until SIGTERM or SIGINT, which drain it gracefully
+ * (stop accepting, let transactions finish up to shutdown_timeout, then close).
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run pgrelay in the foreground. Flags override the configuration file and PGRELAY_* environment.")
+final class ServeCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file")
+    Path config;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "address for clients (default 127.0.0.1:6432)")
+    String listen;
+
+    @Option(names = "--primary", paramLabel = "HOST:PORT", description = "the primary PostgreSQL server")
+    String primary;
+
+    @Option(names = "--replica", paramLabel = "HOST:PORT", description = "a streaming replica; repeat for more")
+    List<String> replicas;
+
+    @Option(names = "--pool-mode", paramLabel = "MODE", description = "session or transaction")
+    String poolMode;
+
+    @Option(names = "--pool-size", paramLabel = "N", description = "server connections per pool")
+    Integer poolSize;
+
+    @Override
+    public Integer call() throws Exception {
+        PgRelayConfig cfg;
+        try {
+            cfg = ConfigLoader.load(Optional.ofNullable(config), System.getenv(), overrides());
+        } catch (ConfigException e) {
+            System.err.println("pgrelay: invalid configuration");
+            e.problems().forEach(p -> System.err.println("  - " + p));
+            return PgRelayCli.EXIT_CONFIG;
+        }
+        PgRelayServer server = new PgRelayServer(cfg);
+        try {
+            server.start();
+        } catch (Exception e) {
+            log.error("cannot listen on {}: {}", cfg.listen(), e.toString());
+            server.shutdown(java.time.Duration.ZERO);
+            return PgRelayCli.EXIT_FAILURE;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            log.info("shutdown requested: draining for up to {}ms", cfg.shutdownTimeout().toMillis());
+            try {
+                server.shutdown(cfg.shutdownTimeout());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                stopped.countDown();
+            }
+        }, "pgrelay-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        stopped.await();
+        return 0;
+    }
+
+    /** Flag values under the configuration keys they override. */
+    private Map<String, String> overrides() {
+        Map<String, String> o = new LinkedHashMap<>();
+        if (listen != null) {
+            o.put("listen", listen);
+        }
+        if (primary != null) {
+            o.put("primary", primary);
+        }
+        if (replicas != null && !replicas.isEmpty()) {
+            o.put("replicas", String.join(",", replicas));
+        }
+        if (poolMode != null) {
+            o.put("pool.mode", poolMode);
+        }
+        if (poolSize != null) {
+            o.put("pool.size", poolSize.toString());
+        }
+        return o;
+    }
+}

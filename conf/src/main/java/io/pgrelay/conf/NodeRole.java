@@ -1,0 +1,7 @@
+package io.pgrelay.conf;
+
+/** The role a node is configured with; the failover monitor discovers the real one. */
+public enum NodeRole {
+    PRIMARY,
+    REPLICA
+}

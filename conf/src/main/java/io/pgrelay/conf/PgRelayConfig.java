@@ -1,0 +1,42 @@
+package io.pgrelay.conf;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The whole validated configuration of one pgrelay process, as loaded from YAML, environment
+ * ({@code PGRELAY_*}) and command-line flags, in that order of increasing precedence.
+ *
+ * @param listen            address clients connect to
+ * @param nodes             PostgreSQL nodes; exactly one has role {@link NodeRole#PRIMARY}
+ * @param auth              how clients authenticate to pgrelay
+ * @param pool              server connection pooling
+ * @param maxMessageSize    largest protocol message accepted from a client or server, in bytes
+ * @param startupTimeout    how long a new client may take to finish startup and authentication
+ * @param shutdownTimeout   how long a graceful shutdown waits for running transactions
+ * @param eventLoopThreads  Netty event-loop threads; 0 picks a default for the core count
+ */
+public record PgRelayConfig(
+        HostPort listen,
+        List<NodeConfig> nodes,
+        AuthConfig auth,
+        PoolConfig pool,
+        int maxMessageSize,
+        Duration startupTimeout,
+        Duration shutdownTimeout,
+        int eventLoopThreads) {
+
+    public PgRelayConfig {
+        nodes = List.copyOf(nodes);
+    }
+
+    /** The node configured as primary. Validation guarantees there is one. */
+    public NodeConfig primary() {
+        return nodes.stream().filter(n -> n.role() == NodeRole.PRIMARY).findFirst().orElseThrow();
+    }
+
+    public Optional<NodeConfig> node(String name) {
+        return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
+    }
+}

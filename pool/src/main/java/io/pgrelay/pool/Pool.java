@@ -1,0 +1,213 @@
+package io.pgrelay.pool;
+
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.pgrelay.wire.SqlState;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server connections of one (node, database, user) on one event loop: leases them to clients,
+ * takes them back through the reset query, opens new ones up to the size limit and queues
+ * clients beyond it. Every method runs on {@link #loop()}, so nothing here is locked.
+ */
+public final class Pool {
+    private static final Logger log = LoggerFactory.getLogger(Pool.class);
+
+    private final PoolKey key;
+    private final EventLoop loop;
+    private final PoolSettings settings;
+    private final ServerConnector connector;
+    private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int connecting;
+    private int active;
+    private int resetting;
+    private int idleCount;
+
+    Pool(PoolKey key, EventLoop loop, PoolSettings settings, ServerConnector connector) {
+        this.key = key;
+        this.loop = loop;
+        this.settings = settings;
+        this.connector = connector;
+    }
+
+    public PoolKey key() {
+        return key;
+    }
+
+    public EventLoop loop() {
+        return loop;
+    }
+
+    /** Connections counted against the size limit: connecting, idle, leased or resetting. */
+    public int total() {
+        return connecting + idleCount + active + resetting;
+    }
+
+    public int active() {
+        return active;
+    }
+
+    public int idle() {
+        return idleCount;
+    }
+
+    public int waiting() {
+        return waiters.size();
+    }
+
+    /**
+     * Leases a server connection opened with exactly {@code parameters}, so that the client's
+     * startup settings (and RESET) behave as if it were connected directly. The future fails with
+     * a {@link PoolException}.
+     */
+    public Future<ServerConnection> lease(Map<String, String> parameters, BackendCredentials credentials) {
+        Promise<ServerConnection> promise = loop.newPromise();
+        Waiter waiter = new Waiter(parameters, credentials, promise);
+        if (!tryServe(waiter)) {
+            waiter.timer = loop.schedule(() -> expire(waiter), settings.waitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            waiters.add(waiter);
+        }
+        return promise;
+    }
+
+    /**
+     * Takes a connection back from a client. A clean one is reset and pooled; one that is
+     * mid-transaction, mid-query or broken is closed, since no other client may inherit its state.
+     */
+    public void release(ServerConnection server) {
+        server.detach();
+        if (server.state() == ServerState.CLOSED) {
+            return;
+        }
+        if (!server.reusable()) {
+            log.debug("closing server {}: released while {} (transaction {})", server,
+                    server.busy() ? "busy" : "not reusable", server.transactionStatus());
+            server.close();
+            return;
+        }
+        if (settings.resetQuery().isEmpty()) {
+            resetDone(server);
+        } else {
+            server.reset(settings.resetQuery());
+        }
+    }
+
+    /** Closes every idle connection, e.g. at shutdown. */
+    public void closeIdle() {
+        while (!idle.isEmpty()) {
+            idle.poll().close();
+        }
+    }
+
+    void resetDone(ServerConnection server) {
+        server.transitionTo(ServerState.IDLE);
+        server.channel().config().setAutoRead(true);
+        idle.addFirst(server);
+        serveWaiters();
+    }
+
+    /** Keeps the counts right; called by {@link ServerConnection#transitionTo}. */
+    void onStateChange(ServerConnection server, ServerState from, ServerState to) {
+        adjust(from, -1);
+        adjust(to, +1);
+        if (to == ServerState.CLOSED) {
+            idle.remove(server);
+            serveWaiters();
+        }
+    }
+
+    private void adjust(ServerState state, int delta) {
+        switch (state) {
+            case CONNECTING -> connecting += delta;
+            case IDLE -> idleCount += delta;
+            case ACTIVE -> active += delta;
+            case RESETTING -> resetting += delta;
+            case CLOSED -> {
+            }
+        }
+    }
+
+    private void serveWaiters() {
+        while (!waiters.isEmpty() && tryServe(waiters.peek())) {
+            Waiter w = waiters.poll();
+            if (w.timer != null) {
+                w.timer.cancel(false);
+            }
+        }
+    }
+
+    /** Serves the waiter now if it can: an idle match, room for a new connection, or a swap. */
+    private boolean tryServe(Waiter waiter) {
+        if (waiter.promise.isDone()) {
+            return true;
+        }
+        for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
+            ServerConnection server = it.next();
+            if (server.startupParameters().equals(waiter.parameters)) {
+                it.remove();
+                if (!waiter.promise.trySuccess(server)) {
+                    idle.addFirst(server);
+                }
+                return true;
+            }
+        }
+        if (total() >= settings.size()) {
+            ServerConnection stranger = idle.pollLast();
+            if (stranger == null) {
+                return false;
+            }
+            // Full, but an idle connection has other startup parameters: trade it for a fitting one.
+            stranger.close();
+        }
+        open(waiter);
+        return true;
+    }
+
+    private void open(Waiter waiter) {
+        connecting++;
+        connector.connect(loop, key, waiter.parameters, waiter.credentials).addListener(f -> {
+            connecting--;
+            if (f.isSuccess()) {
+                ServerConnection server = (ServerConnection) f.getNow();
+                server.attachPool(this);
+                server.transitionTo(ServerState.IDLE);
+                if (!waiter.promise.trySuccess(server)) {
+                    resetDone(server);
+                }
+            } else {
+                waiter.promise.tryFailure(f.cause());
+                serveWaiters();
+            }
+        });
+    }
+
+    private void expire(Waiter waiter) {
+        if (waiters.remove(waiter)) {
+            waiter.promise.tryFailure(new PoolException(SqlState.TOO_MANY_CONNECTIONS,
+                    "no server connection free in pool " + key + " (pool_size " + settings.size()
+                            + ") within query_wait_timeout " + settings.waitTimeout().toMillis() + "ms"));
+        }
+    }
+
+    /** A lease not yet served. */
+    private static final class Waiter {
+        final Map<String, String> parameters;
+        final BackendCredentials credentials;
+        final Promise<ServerConnection> promise;
+        ScheduledFuture<?> timer;
+
+        Waiter(Map<String, String> parameters, BackendCredentials credentials, Promise<ServerConnection> promise) {
+            this.parameters = parameters;
+            this.credentials = credentials;
+            this.promise = promise;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+package io.pgrelay.router;
+
+/** Where a statement should run. */
+public enum RouteTarget {
+    PRIMARY,
+    REPLICA
+}

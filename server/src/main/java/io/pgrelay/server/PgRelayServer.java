@@ -1,0 +1,129 @@
+package io.pgrelay.server;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.pgrelay.conf.PgRelayConfig;
+import io.pgrelay.failover.Topology;
+import io.pgrelay.failover.TopologyHolder;
+import io.pgrelay.pool.PoolSettings;
+import io.pgrelay.pool.Pools;
+import io.pgrelay.pool.ServerConnector;
+import io.pgrelay.router.Router;
+import io.pgrelay.server.auth.ClientAuth;
+import io.pgrelay.server.cancel.CancelRegistry;
+import io.pgrelay.server.session.ClientSession;
+import io.pgrelay.server.session.SessionServices;
+import io.pgrelay.wire.codec.StartupPacketDecoder;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pgrelay daemon: listens for clients, authenticates them, and proxies each to a pooled
+ * server connection. {@link #start()} binds; {@link #shutdown(Duration)} drains gracefully.
+ */
+public final class PgRelayServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PgRelayServer.class);
+    /** Pause reading a peer once this much is queued for the other side (back-pressure). */
+    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+
+    private final PgRelayConfig config;
+    private final Transport transport = Transport.best();
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final SessionServices services;
+    private final Pools pools;
+    private Channel listener;
+
+    public PgRelayServer(PgRelayConfig config) {
+        this.config = config;
+        int threads = config.eventLoopThreads() > 0 ? config.eventLoopThreads() : Transport.defaultThreads();
+        this.bossGroup = transport.newGroup(1, "pgrelay-accept");
+        this.workerGroup = transport.newGroup(threads, "pgrelay-io");
+        Bootstrap serverBootstrap = new Bootstrap()
+                .group(workerGroup)
+                .channel(transport.clientChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
+        PoolSettings poolSettings = new PoolSettings(config.pool().size(), config.pool().serverResetQuery(),
+                config.pool().serverConnectTimeout(), config.pool().queryWaitTimeout(), config.maxMessageSize());
+        this.pools = new Pools(poolSettings, new ServerConnector(serverBootstrap, poolSettings));
+        TopologyHolder topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
+        this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
+                new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout());
+    }
+
+    /** Binds the listen address; returns once pgrelay accepts connections. */
+    public PgRelayServer start() throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("startup", new StartupPacketDecoder());
+                        ch.pipeline().addLast("session", new ClientSession(services));
+                    }
+                });
+        listener = b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        log.info("pgrelay listening on {} ({} transport, primary {})", localAddress(), transport.name(), config.primary().address());
+        return this;
+    }
+
+    /** The address actually bound (useful with port 0). */
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    public SessionServices services() {
+        return services;
+    }
+
+    /**
+     * Stops accepting, lets sessions finish their running transactions for up to {@code timeout},
+     * then ends the rest with 57P01 and closes all server connections.
+     */
+    public void shutdown(Duration timeout) throws InterruptedException {
+        if (listener != null) {
+            listener.close().sync();
+        }
+        services.startDraining();
+        services.sessions().forEach(ClientSession::drain);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!services.sessions().isEmpty() && System.nanoTime() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        if (!services.sessions().isEmpty()) {
+            log.warn("shutdown_timeout {}ms reached: terminating {} sessions still in a transaction",
+                    timeout.toMillis(), services.sessions().size());
+            services.sessions().forEach(ClientSession::terminate);
+            long hardDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (!services.sessions().isEmpty() && System.nanoTime() < hardDeadline) {
+                TimeUnit.MILLISECONDS.sleep(20);
+            }
+        }
+        pools.closeIdle();
+        TimeUnit.MILLISECONDS.sleep(50);
+        workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        log.info("pgrelay stopped");
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        shutdown(config.shutdownTimeout());
+    }
+}

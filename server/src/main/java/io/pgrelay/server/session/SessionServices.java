@@ -1,0 +1,72 @@
+package io.pgrelay.server.session;
+
+import io.pgrelay.pool.Pools;
+import io.pgrelay.router.Router;
+import io.pgrelay.server.auth.ClientAuth;
+import io.pgrelay.server.cancel.CancelRegistry;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What every client session of one pgrelay process shares: authentication, pools, routing,
+ * cancel keys, and the set of live sessions (for shutdown).
+ */
+public final class SessionServices {
+    private final ClientAuth auth;
+    private final Pools pools;
+    private final Router router;
+    private final CancelRegistry cancels;
+    private final int maxMessageSize;
+    private final Duration startupTimeout;
+    private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile boolean draining;
+
+    public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
+                           int maxMessageSize, Duration startupTimeout) {
+        this.auth = auth;
+        this.pools = pools;
+        this.router = router;
+        this.cancels = cancels;
+        this.maxMessageSize = maxMessageSize;
+        this.startupTimeout = startupTimeout;
+    }
+
+    public ClientAuth auth() {
+        return auth;
+    }
+
+    public Pools pools() {
+        return pools;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public CancelRegistry cancels() {
+        return cancels;
+    }
+
+    public int maxMessageSize() {
+        return maxMessageSize;
+    }
+
+    public Duration startupTimeout() {
+        return startupTimeout;
+    }
+
+    /** The live sessions. */
+    public Set<ClientSession> sessions() {
+        return sessions;
+    }
+
+    /** True once a graceful shutdown has begun. */
+    public boolean draining() {
+        return draining;
+    }
+
+    public void startDraining() {
+        draining = true;
+    }
+}
