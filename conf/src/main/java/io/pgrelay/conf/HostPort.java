@@ -55,8 +55,8 @@ public record HostPort(String host, int port) {
             throw new IllegalArgumentException("port '" + port + "' is not a number");
         }
         int value = Integer.parseInt(port);
-        if (value < 1 || value > 65535) {
-            throw new IllegalArgumentException("port " + value + " is out of range (1 to 65535)");
+        if (value > 65535) {
+            throw new IllegalArgumentException("port " + value + " is out of range (0 to 65535)");
         }
         return value;
     }

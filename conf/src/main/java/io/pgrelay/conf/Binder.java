@@ -1,0 +1,436 @@
+package io.pgrelay.conf;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns merged raw settings into a {@link PgRelayConfig}: parses each value, applies the built-in
+ * defaults, and checks the rules that span keys (one primary, auth safety). Every problem found is
+ * added to the list; nothing stops at the first.
+ */
+final class Binder {
+    private static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
+    private static final int DEFAULT_LISTEN_PORT = 6432;
+    private static final int DEFAULT_NODE_PORT = 5432;
+    private static final int DEFAULT_WEIGHT = 1;
+    private static final PoolMode DEFAULT_POOL_MODE = PoolMode.SESSION;
+    private static final int DEFAULT_POOL_SIZE = 20;
+    private static final String DEFAULT_SERVER_RESET_QUERY = "DISCARD ALL";
+    private static final Duration DEFAULT_SERVER_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration DEFAULT_QUERY_WAIT_TIMEOUT = Duration.ofSeconds(120);
+    private static final int DEFAULT_MAX_MESSAGE_SIZE = 256 << 20;
+    private static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+    private static final int DEFAULT_EVENT_LOOP_THREADS = 0;
+
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,15})\\s*(ms|s|m|min|h)?");
+    private static final Duration MAX_DURATION = Duration.ofHours(168);
+    private static final String DURATION_ALLOWED =
+            "use a number with unit ms, s, m or h (500ms, 10s, 5m, 1h) or a bare number of seconds, "
+                    + "greater than 0 and at most 168h";
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,15})\\s*([A-Za-z]*)");
+    private static final Map<String, Long> SIZE_UNITS = Map.of(
+            "", 1L, "b", 1L, "kb", 1L << 10, "kib", 1L << 10, "mb", 1L << 20, "mib", 1L << 20,
+            "gb", 1L << 30, "gib", 1L << 30);
+    private static final long MIN_MESSAGE_SIZE = 1L << 10;
+    private static final long MAX_MESSAGE_SIZE = 1L << 30;
+    private static final Pattern NODE_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,63}");
+
+    private final List<String> problems;
+
+    Binder(List<String> problems) {
+        this.problems = problems;
+    }
+
+    /** The configuration, or {@code null} when a problem was added. */
+    PgRelayConfig bind(RawConfig raw) {
+        int before = problems.size();
+        HostPort listen = listen(raw.values.get(Keys.LISTEN));
+        List<NodeConfig> nodes = nodes(raw);
+        AuthConfig auth = auth(raw, listen);
+        PoolConfig pool = new PoolConfig(
+                choice(Keys.POOL_MODE, raw.values.get(Keys.POOL_MODE), PoolMode.class, DEFAULT_POOL_MODE),
+                integer(Keys.POOL_SIZE, raw.values.get(Keys.POOL_SIZE), DEFAULT_POOL_SIZE, 1, 10_000, ""),
+                resetQuery(raw.values.get(Keys.SERVER_RESET_QUERY)),
+                duration(Keys.SERVER_CONNECT_TIMEOUT, raw.values.get(Keys.SERVER_CONNECT_TIMEOUT),
+                        DEFAULT_SERVER_CONNECT_TIMEOUT),
+                duration(Keys.QUERY_WAIT_TIMEOUT, raw.values.get(Keys.QUERY_WAIT_TIMEOUT), DEFAULT_QUERY_WAIT_TIMEOUT));
+        int maxMessageSize = size(Keys.MAX_MESSAGE_SIZE, raw.values.get(Keys.MAX_MESSAGE_SIZE));
+        Duration startupTimeout = duration(Keys.STARTUP_TIMEOUT, raw.values.get(Keys.STARTUP_TIMEOUT),
+                DEFAULT_STARTUP_TIMEOUT);
+        Duration shutdownTimeout = duration(Keys.SHUTDOWN_TIMEOUT, raw.values.get(Keys.SHUTDOWN_TIMEOUT),
+                DEFAULT_SHUTDOWN_TIMEOUT);
+        int eventLoopThreads = integer(Keys.EVENT_LOOP_THREADS, raw.values.get(Keys.EVENT_LOOP_THREADS),
+                DEFAULT_EVENT_LOOP_THREADS, 0, 1024, " (0 picks a default for the number of cores)");
+        if (problems.size() > before) {
+            return null;
+        }
+        return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
+                eventLoopThreads);
+    }
+
+    // ---- nodes
+
+    /**
+     * A configured node and the key it came from. Name and role are kept even when another field
+     * is wrong, so duplicate names and primaries are reported in the same pass.
+     *
+     * @param node      the node, or {@code null} if one of its fields is wrong
+     * @param name      its name, {@code null} if missing or invalid
+     * @param role      its role, {@code null} if missing or invalid
+     * @param path      its key, e.g. {@code nodes[1]}
+     * @param nameWhere its name's key and origin, for messages
+     */
+    private record Placed(NodeConfig node, String name, NodeRole role, String path, String nameWhere) {
+        Placed(NodeConfig node, String path) {
+            this(node, node.name(), node.role(), path, path);
+        }
+    }
+
+    private List<NodeConfig> nodes(RawConfig raw) {
+        List<Placed> placed = new ArrayList<>();
+        if (raw.nodes != null) {
+            raw.nodes.forEach(item -> placed.add(node(item)));
+        } else {
+            Raw primary = raw.values.get(Keys.PRIMARY);
+            if (primary != null) {
+                HostPort address = address(Keys.PRIMARY, primary, DEFAULT_NODE_PORT, "10.0.0.1:5432");
+                placed.add(address == null ? new Placed(null, null, NodeRole.PRIMARY, Keys.PRIMARY, Keys.PRIMARY)
+                        : new Placed(new NodeConfig("primary", address.host(), address.port(), NodeRole.PRIMARY,
+                                DEFAULT_WEIGHT), Keys.PRIMARY));
+            }
+            List<Raw> replicas = raw.replicas == null ? List.of() : raw.replicas;
+            for (int i = 0; i < replicas.size(); i++) {
+                String path = Keys.REPLICAS + "[" + i + "]";
+                HostPort address = address(path, replicas.get(i), DEFAULT_NODE_PORT, "10.0.0.2:5432");
+                if (address != null) {
+                    placed.add(new Placed(new NodeConfig("replica" + (i + 1), address.host(), address.port(),
+                            NodeRole.REPLICA, DEFAULT_WEIGHT), path));
+                }
+            }
+        }
+        checkNames(placed);
+        // With a role unreadable, counting primaries would report a problem that may not exist.
+        if (placed.stream().allMatch(p -> p.role() != null)) {
+            checkOnePrimary(placed, raw);
+        }
+        return placed.stream().map(Placed::node).toList();
+    }
+
+    private Placed node(RawItem item) {
+        int before = problems.size();
+        Map<String, Raw> f = item.fields();
+        String name = required(item, "name", "a name of letters, digits, '_', '-' or '.'");
+        if (name != null && !NODE_NAME.matcher(name).matches()) {
+            problems.add(f.get("name").where(item.path() + ".name") + ": " + quote(name)
+                    + " is not allowed; use 1 to 63 letters, digits, '_', '-' or '.'");
+            name = null;
+        }
+        String host = required(item, "host", "a host name or IP address");
+        if (host != null) {
+            // Brackets are optional here because the port has a key of its own.
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            String hostProblem = Addresses.hostProblem(host);
+            if (hostProblem != null) {
+                problems.add(f.get("host").where(item.path() + ".host") + ": " + hostProblem
+                        + "; use a host name or an IPv4 or IPv6 address");
+            }
+        }
+        int port = integer(item.path() + ".port", f.get("port"), DEFAULT_NODE_PORT, 1, 65535, "");
+        NodeRole role = required(item, "role", "primary or replica") == null ? null
+                : choice(item.path() + ".role", f.get("role"), NodeRole.class, null);
+        int weight = integer(item.path() + ".weight", f.get("weight"), DEFAULT_WEIGHT, 0, 10_000,
+                " (a replica's share of reads; 0 sends it none)");
+        NodeConfig node = problems.size() > before ? null : new NodeConfig(name, host, port, role, weight);
+        String nameWhere = name == null ? null : f.get("name").where(item.path() + ".name");
+        return new Placed(node, name, role, item.path(), nameWhere);
+    }
+
+    /** The trimmed text of a field the element must have, or {@code null} after adding a problem. */
+    private String required(RawItem item, String field, String allowed) {
+        Raw value = item.fields().get(field);
+        if (value == null) {
+            problems.add(item.where() + ": " + field + " is missing; give " + allowed);
+            return null;
+        }
+        if (value.text() == null || value.text().isBlank()) {
+            problems.add(value.where(item.path() + "." + field) + ": no value given; use " + allowed);
+            return null;
+        }
+        return value.text().strip();
+    }
+
+    private void checkNames(List<Placed> placed) {
+        Map<String, String> firstPath = new HashMap<>();
+        for (Placed p : placed) {
+            String previous = p.name() == null ? null : firstPath.putIfAbsent(p.name(), p.path());
+            if (previous != null) {
+                problems.add(p.nameWhere() + ": " + quote(p.name()) + " is already the name of " + previous
+                        + "; node names must be unique");
+            }
+        }
+    }
+
+    private void checkOnePrimary(List<Placed> placed, RawConfig raw) {
+        List<String> primaries = placed.stream()
+                .filter(p -> p.role() == NodeRole.PRIMARY)
+                .map(p -> (p.name() == null ? "" : quote(p.name()) + " ") + "(" + p.path() + ")")
+                .toList();
+        if (primaries.size() > 1) {
+            problems.add(Keys.NODES + " (" + raw.nodesOrigin + "): " + String.join(" and ", primaries)
+                    + " have role primary; exactly one node may be the primary");
+        } else if (primaries.isEmpty() && raw.nodes != null) {
+            problems.add(Keys.NODES + " (" + raw.nodesOrigin + "): no node has role primary; exactly one node must "
+                    + "be the primary");
+        } else if (primaries.isEmpty()) {
+            String why = raw.nodesReplacedBy == null ? ""
+                    : "; " + raw.nodesReplacedBy + " replaced the nodes list of the file, so set primary there too";
+            problems.add(Keys.PRIMARY + ": no primary server is configured; set primary: host:port (environment "
+                    + Keys.environmentVariable(Keys.PRIMARY) + ") or a nodes list with one node of role primary" + why);
+        }
+    }
+
+    // ---- auth
+
+    private AuthConfig auth(RawConfig raw, HostPort listen) {
+        Raw usersFileValue = raw.values.get(Keys.USERS_FILE);
+        Optional<Path> usersFile = Optional.empty();
+        Map<String, String> users = Map.of();
+        if (usersFileValue != null) {
+            usersFile = Optional.ofNullable(usersFilePath(usersFileValue, raw.usersFileBase));
+            if (usersFile.isPresent()) {
+                try {
+                    users = UsersFile.read(usersFile.get());
+                } catch (ConfigException e) {
+                    e.problems().forEach(p -> problems.add(usersFileValue.where(Keys.USERS_FILE) + ": " + p));
+                }
+            }
+        }
+        boolean hasUsersFile = usersFileValue != null;
+        List<AuthRule> rules = new ArrayList<>();
+        if (raw.rules != null) {
+            for (RawItem item : raw.rules) {
+                AuthRule rule = rule(item, hasUsersFile);
+                if (rule != null) {
+                    rules.add(rule);
+                }
+            }
+        }
+        if (raw.rules == null || raw.rules.isEmpty()) {
+            rules.add(new AuthRule("all", "all", "all", hasUsersFile ? AuthMethod.SCRAM_SHA_256 : AuthMethod.TRUST));
+        }
+        if (!hasUsersFile && listen != null && !listen.isLoopback()) {
+            Raw listenValue = raw.values.get(Keys.LISTEN);
+            problems.add(Keys.USERS_FILE + ": pgrelay listens on " + listen
+                    + (listenValue == null ? "" : " (listen " + listenValue.origin() + ")")
+                    + " without a users file, which would let anyone connect as any user; set " + Keys.USERS_FILE
+                    + " (see `pgrelay passwd`) or listen on 127.0.0.1");
+        }
+        return new AuthConfig(usersFile, users, rules);
+    }
+
+    private Path usersFilePath(Raw value, Path base) {
+        if (value.text() == null || value.text().isBlank()) {
+            problems.add(value.where(Keys.USERS_FILE) + ": no value given; use the path of a users file");
+            return null;
+        }
+        try {
+            Path path = Path.of(value.text().strip());
+            return (base == null ? path.toAbsolutePath() : base.resolve(path)).normalize();
+        } catch (InvalidPathException e) {
+            problems.add(value.where(Keys.USERS_FILE) + ": " + quote(value.text()) + " is not a valid path: "
+                    + e.getReason());
+            return null;
+        }
+    }
+
+    private AuthRule rule(RawItem item, boolean hasUsersFile) {
+        int before = problems.size();
+        Map<String, Raw> f = item.fields();
+        String address = ruleText(item, "address");
+        if (!address.equalsIgnoreCase("all")) {
+            try {
+                Cidr.parse(address);
+            } catch (IllegalArgumentException e) {
+                problems.add(f.get("address").where(item.path() + ".address") + ": " + quote(address)
+                        + " is not a valid CIDR: " + e.getMessage() + "; use all or a CIDR such as 10.0.0.0/8, "
+                        + "127.0.0.1/32 or fd00::/8");
+            }
+        }
+        String database = ruleText(item, "database");
+        String user = ruleText(item, "user");
+        AuthMethod method = null;
+        if (required(item, "method", "trust, md5, scram-sha-256 or reject") != null) {
+            method = choice(item.path() + ".method", f.get("method"), AuthMethod.class, null);
+        }
+        if (!hasUsersFile && (method == AuthMethod.MD5 || method == AuthMethod.SCRAM_SHA_256)) {
+            problems.add(f.get("method").where(item.path() + ".method") + ": " + method.configName()
+                    + " checks passwords, which needs a users file with the users' secrets; set " + Keys.USERS_FILE
+                    + " (see `pgrelay passwd`) or use trust or reject");
+        }
+        return problems.size() > before ? null
+                : new AuthRule(address.equalsIgnoreCase("all") ? "all" : address, database, user, method);
+    }
+
+    /** An optional rule field whose default is {@code all}. */
+    private String ruleText(RawItem item, String field) {
+        Raw value = item.fields().get(field);
+        if (value == null) {
+            return "all";
+        }
+        if (value.text() == null || value.text().isBlank()) {
+            problems.add(value.where(item.path() + "." + field) + ": no value given; use all or a " + field
+                    + ("address".equals(field) ? " range in CIDR form" : " name"));
+            return "all";
+        }
+        return value.text().strip();
+    }
+
+    // ---- scalar values
+
+    private HostPort listen(Raw value) {
+        if (value == null) {
+            return DEFAULT_LISTEN;
+        }
+        return address(Keys.LISTEN, value, DEFAULT_LISTEN_PORT, "127.0.0.1:6432 or [::1]:6432");
+    }
+
+    private HostPort address(String key, Raw value, int defaultPort, String example) {
+        String allowed = "use host:port, e.g. " + example;
+        if (value.text() == null) {
+            problems.add(value.where(key) + ": no value given; " + allowed);
+            return null;
+        }
+        try {
+            HostPort parsed = HostPort.parse(value.text(), defaultPort);
+            if (parsed.port() == 0 && !key.equals(Keys.LISTEN)) {
+                problems.add(value.where(key) + ": " + quote(value.text()) + " has port 0, which only listen accepts"
+                        + " (the OS picks a free port); " + allowed);
+                return null;
+            }
+            return parsed;
+        } catch (IllegalArgumentException e) {
+            problems.add(value.where(key) + ": " + quote(value.text()) + " is not a valid address: " + e.getMessage()
+                    + "; " + allowed);
+            return null;
+        }
+    }
+
+    private int integer(String key, Raw value, int defaultValue, int min, int max, String note) {
+        if (value == null) {
+            return defaultValue;
+        }
+        String allowed = "use an integer from " + min + " to " + max + note;
+        if (value.text() == null) {
+            problems.add(value.where(key) + ": no value given; " + allowed);
+            return defaultValue;
+        }
+        String text = value.text().strip();
+        if (!text.matches("[+-]?\\d{1,18}")) {
+            problems.add(value.where(key) + ": " + quote(value.text()) + " is not an integer; " + allowed);
+            return defaultValue;
+        }
+        long number = Long.parseLong(text);
+        if (number < min || number > max) {
+            problems.add(value.where(key) + ": " + number + " is not allowed; " + allowed);
+            return defaultValue;
+        }
+        return (int) number;
+    }
+
+    private <E extends Enum<E>> E choice(String key, Raw value, Class<E> type, E defaultValue) {
+        if (value == null) {
+            return defaultValue;
+        }
+        List<String> names = new ArrayList<>();
+        for (E constant : type.getEnumConstants()) {
+            names.add(configName(constant));
+            if (value.text() != null && configName(constant).equalsIgnoreCase(value.text().strip())) {
+                return constant;
+            }
+        }
+        String allowed = "use " + String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast();
+        problems.add(value.where(key) + ": " + (value.text() == null ? "no value given" : quote(value.text())
+                + " is not allowed") + "; " + allowed);
+        return defaultValue;
+    }
+
+    private static String configName(Enum<?> constant) {
+        return switch (constant) {
+            case AuthMethod m -> m.configName();
+            case PoolMode m -> m.configName();
+            default -> constant.name().toLowerCase(Locale.ROOT);
+        };
+    }
+
+    private String resetQuery(Raw value) {
+        if (value == null) {
+            return DEFAULT_SERVER_RESET_QUERY;
+        }
+        // No value means no reset query, the same as "".
+        return value.text() == null ? "" : value.text().strip();
+    }
+
+    private Duration duration(String key, Raw value, Duration defaultValue) {
+        if (value == null) {
+            return defaultValue;
+        }
+        Matcher m = value.text() == null ? null : DURATION.matcher(value.text().strip());
+        if (m == null || !m.matches()) {
+            problems.add(value.where(key) + ": " + (value.text() == null ? "no value given"
+                    : quote(value.text()) + " is not a duration") + "; " + DURATION_ALLOWED);
+            return defaultValue;
+        }
+        long amount = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        Duration duration = switch (unit) {
+            case "ms" -> Duration.ofMillis(amount);
+            case "m", "min" -> amount > MAX_DURATION.toMinutes() ? null : Duration.ofMinutes(amount);
+            case "h" -> amount > MAX_DURATION.toHours() ? null : Duration.ofHours(amount);
+            default -> amount > MAX_DURATION.toSeconds() ? null : Duration.ofSeconds(amount);
+        };
+        if (duration == null || duration.isZero() || duration.compareTo(MAX_DURATION) > 0) {
+            problems.add(value.where(key) + ": " + quote(value.text()) + " is not allowed; " + DURATION_ALLOWED);
+            return defaultValue;
+        }
+        return duration;
+    }
+
+    private int size(String key, Raw value) {
+        if (value == null) {
+            return DEFAULT_MAX_MESSAGE_SIZE;
+        }
+        String allowed = "use a size from 1kB to 1GB in bytes or with unit B, kB, MB or GB (powers of 1024, "
+                + "as in PostgreSQL; KiB, MiB and GiB mean the same), e.g. 256MB";
+        Matcher m = value.text() == null ? null : SIZE.matcher(value.text().strip());
+        Long unit = m != null && m.matches() ? SIZE_UNITS.get(m.group(2).toLowerCase(Locale.ROOT)) : null;
+        if (unit == null) {
+            problems.add(value.where(key) + ": " + (value.text() == null ? "no value given"
+                    : quote(value.text()) + " is not a size") + "; " + allowed);
+            return DEFAULT_MAX_MESSAGE_SIZE;
+        }
+        long amount = Long.parseLong(m.group(1));
+        if (amount > MAX_MESSAGE_SIZE || amount * unit < MIN_MESSAGE_SIZE || amount * unit > MAX_MESSAGE_SIZE) {
+            problems.add(value.where(key) + ": " + quote(value.text()) + " is not allowed; " + allowed);
+            return DEFAULT_MAX_MESSAGE_SIZE;
+        }
+        return (int) (amount * unit);
+    }
+
+    /** A value quoted for a message, shortened so a pasted blob cannot flood the output. */
+    static String quote(String text) {
+        String shown = text.length() > 80 ? text.substring(0, 77) + "..." : text;
+        return "'" + shown + "'";
+    }
+}

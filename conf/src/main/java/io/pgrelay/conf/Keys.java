@@ -1,0 +1,146 @@
+package io.pgrelay.conf;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/** The configuration keys: which exist, which may be overridden, and the nearest one to a typo. */
+final class Keys {
+    static final String LISTEN = "listen";
+    static final String PRIMARY = "primary";
+    static final String REPLICAS = "replicas";
+    static final String NODES = "nodes";
+    static final String USERS_FILE = "auth.users_file";
+    static final String RULES = "auth.rules";
+    static final String POOL_MODE = "pool.mode";
+    static final String POOL_SIZE = "pool.size";
+    static final String SERVER_RESET_QUERY = "pool.server_reset_query";
+    static final String SERVER_CONNECT_TIMEOUT = "pool.server_connect_timeout";
+    static final String QUERY_WAIT_TIMEOUT = "pool.query_wait_timeout";
+    static final String MAX_MESSAGE_SIZE = "max_message_size";
+    static final String STARTUP_TIMEOUT = "startup_timeout";
+    static final String SHUTDOWN_TIMEOUT = "shutdown_timeout";
+    static final String EVENT_LOOP_THREADS = "event_loop_threads";
+
+    static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight");
+    static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
+    static final List<String> AUTH_FIELDS = List.of("users_file", "rules");
+    static final List<String> POOL_FIELDS = List.of(
+            "mode", "size", "server_reset_query", "server_connect_timeout", "query_wait_timeout");
+
+    /** Keys with a single value, settable from every source (file, environment, command line). */
+    static final List<String> OVERRIDABLE = List.of(
+            LISTEN, PRIMARY, REPLICAS, USERS_FILE, POOL_MODE, POOL_SIZE, SERVER_RESET_QUERY,
+            SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
+            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS);
+
+    /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
+    static final List<String> ALL = all();
+
+    /** PGRELAY_ variables that configure the launcher or the CLI rather than the daemon. */
+    static final Set<String> NON_CONFIG_VARIABLES = Set.of(
+            "PGRELAY_ADMIN", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_LOG_FORMAT", "PGRELAY_CONFIG");
+
+    static final String ENV_PREFIX = "PGRELAY_";
+
+    private Keys() {
+    }
+
+    private static List<String> all() {
+        List<String> keys = new ArrayList<>(List.of(LISTEN, PRIMARY, REPLICAS, NODES));
+        NODE_FIELDS.forEach(f -> keys.add(NODES + "[]." + f));
+        keys.add(USERS_FILE);
+        keys.add(RULES);
+        RULE_FIELDS.forEach(f -> keys.add(RULES + "[]." + f));
+        POOL_FIELDS.forEach(f -> keys.add("pool." + f));
+        keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
+        return List.copyOf(keys);
+    }
+
+    /** {@code pool.size} -> {@code PGRELAY_POOL_SIZE}. */
+    static String environmentVariable(String key) {
+        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
+    /**
+     * The known key nearest to an unknown one, if it is close enough to be a likely typo.
+     *
+     * @param path the unknown key as written, with list indices ({@code nodes[1].hots})
+     */
+    static Optional<String> suggestKey(String path) {
+        String normalized = path.replaceAll("\\[\\d+]", "[]");
+        String leaf = leaf(normalized);
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String known : ALL) {
+            // A right name in the wrong section ("size" at the top level) counts as one edit.
+            int byLeaf = distance(leaf, leaf(known)) + (parent(known).equals(parent(normalized)) ? 0 : 1);
+            int d = Math.min(distance(normalized, known), byLeaf);
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = known;
+            }
+        }
+        if (best == null || bestDistance > tolerance(leaf)) {
+            return Optional.empty();
+        }
+        String normalizedParent = parent(normalized);
+        // Show "nodes[1].host" rather than "nodes[].host" when the typo sits in that same element.
+        if (!normalizedParent.isEmpty() && parent(best).equals(normalizedParent)) {
+            return Optional.of(parent(path) + "." + leaf(best));
+        }
+        return Optional.of(best);
+    }
+
+    /** The candidate nearest to {@code word}, if it is close enough to be a likely typo. */
+    static Optional<String> suggest(String word, Collection<String> candidates) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String candidate : candidates) {
+            int d = distance(word, candidate);
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = candidate;
+            }
+        }
+        return best != null && bestDistance <= tolerance(word) ? Optional.of(best) : Optional.empty();
+    }
+
+    private static int tolerance(String word) {
+        return Math.max(2, word.length() / 3);
+    }
+
+    private static String leaf(String key) {
+        return key.substring(key.lastIndexOf('.') + 1);
+    }
+
+    private static String parent(String key) {
+        int dot = key.lastIndexOf('.');
+        return dot < 0 ? "" : key.substring(0, dot);
+    }
+
+    /** Levenshtein distance, case-insensitive. */
+    static int distance(String a, String b) {
+        String s = a.toLowerCase(Locale.ROOT);
+        String t = b.toLowerCase(Locale.ROOT);
+        int[] previous = new int[t.length() + 1];
+        int[] current = new int[t.length() + 1];
+        for (int j = 0; j <= t.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= s.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= t.length(); j++) {
+                int substitution = previous[j - 1] + (s.charAt(i - 1) == t.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitution, Math.min(previous[j] + 1, current[j - 1] + 1));
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[t.length()];
+    }
+}
