@@ -18,7 +18,7 @@ import java.util.Map;
  * @see <a href="https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-START-UP">Start-up</a>
  */
 public final class StartupPacketDecoder extends ByteToMessageDecoder {
-    /** PostgreSQL's own limit on a startup packet (MAX_STARTUP_PACKET_LENGTH). */
+    /** PostgreSQL's own limit on a startup packet body, the length word excluded (MAX_STARTUP_PACKET_LENGTH). */
     public static final int MAX_STARTUP_PACKET_LENGTH = 10000;
 
     @Override
@@ -27,7 +27,7 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
             return;
         }
         int length = in.getInt(in.readerIndex());
-        if (length < 8 || length > MAX_STARTUP_PACKET_LENGTH) {
+        if (length < 8 || length - 4 > MAX_STARTUP_PACKET_LENGTH) {
             throw new WireException(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet: " + length);
         }
         if (in.readableBytes() < length) {
@@ -44,7 +44,9 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
                 }
                 yield new StartupPacket.CancelRequest(in.getInt(start + 8), in.getInt(start + 12));
             }
-            default -> new StartupPacket.StartupMessage(code, parameters(in, start + 8, start + length));
+            // Only a v3 body is name/value pairs; other versions are decoded for the session to refuse.
+            default -> new StartupPacket.StartupMessage(code,
+                    code >>> 16 == 3 ? parameters(in, start + 8, start + length) : Map.of());
         };
         in.skipBytes(length);
         out.add(packet);
@@ -53,25 +55,32 @@ public final class StartupPacketDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** Name/value pairs, each null-terminated, then one zero byte that must be the packet's last. */
     private static Map<String, String> parameters(ByteBuf in, int from, int end) {
-        if (in.getByte(end - 1) != 0) {
-            throw new WireException(SqlState.PROTOCOL_VIOLATION,
-                    "invalid startup packet layout: expected terminator as last byte");
-        }
         Map<String, String> params = new LinkedHashMap<>();
         int idx = from;
-        while (idx < end - 1) {
+        while (idx < end && in.getByte(idx) != 0) {
             int nameEnd = Frames.cStringEnd(in, idx, end);
+            if (nameEnd < 0) {
+                throw layoutError();
+            }
             String name = Frames.readCString(in, idx, end);
             int valueStart = nameEnd + 1;
-            if (valueStart >= end - 1) {
+            int valueEnd = valueStart < end ? Frames.cStringEnd(in, valueStart, end) : -1;
+            if (valueEnd < 0) {
                 throw new WireException(SqlState.PROTOCOL_VIOLATION,
                         "invalid startup packet layout: parameter \"" + name + "\" has no value");
             }
-            int valueEnd = Frames.cStringEnd(in, valueStart, end);
             params.put(name, Frames.readCString(in, valueStart, end));
             idx = valueEnd + 1;
         }
+        if (idx != end - 1) {
+            throw layoutError();
+        }
         return params;
+    }
+
+    private static WireException layoutError() {
+        return new WireException(SqlState.PROTOCOL_VIOLATION, "invalid startup packet layout: expected terminator as last byte");
     }
 }
