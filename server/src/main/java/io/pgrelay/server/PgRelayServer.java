@@ -79,7 +79,9 @@ public final class PgRelayServer implements AutoCloseable {
                     }
                 });
         listener = b.bind(config.listen().host(), config.listen().port()).sync().channel();
-        log.info("pgrelay listening on {} ({} transport, primary {})", localAddress(), transport.name(), config.primary().address());
+        InetSocketAddress bound = localAddress();
+        log.info("pgrelay listening on {}:{} ({} transport, primary {})", bound.getHostString(), bound.getPort(),
+                transport.name(), config.primary().address());
         return this;
     }
 

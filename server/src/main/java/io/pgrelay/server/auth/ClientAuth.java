@@ -3,6 +3,7 @@ package io.pgrelay.server.auth;
 import io.pgrelay.conf.AuthConfig;
 import io.pgrelay.conf.AuthMethod;
 import io.pgrelay.conf.AuthRule;
+import io.pgrelay.conf.Cidr;
 import io.pgrelay.wire.auth.PasswordSecret;
 import io.pgrelay.wire.auth.PlainPassword;
 import io.pgrelay.wire.auth.ScramSecret;
@@ -22,11 +23,12 @@ public final class ClientAuth {
     /** PostgreSQL's default iteration count for SCRAM verifiers. */
     private static final int SCRAM_ITERATIONS = 4096;
 
-    private record Rule(AddressMatcher address, String database, String user, AuthMethod method) {
+    /** A rule with its address parsed once; a null range means {@code all}. */
+    private record Rule(Cidr range, String database, String user, AuthMethod method) {
         boolean matches(InetAddress client, String db, String usr) {
             return (database.equals("all") || database.equals(db))
                     && (user.equals("all") || user.equals(usr))
-                    && address.matches(client);
+                    && (range == null || range.contains(client));
         }
     }
 
@@ -37,7 +39,8 @@ public final class ClientAuth {
 
     public ClientAuth(AuthConfig config) {
         for (AuthRule r : config.rules()) {
-            rules.add(new Rule(AddressMatcher.parse(r.address()), r.database(), r.user(), r.method()));
+            Cidr range = r.address().equals("all") ? null : Cidr.parse(r.address());
+            rules.add(new Rule(range, r.database(), r.user(), r.method()));
         }
         config.users().forEach((user, secret) -> secrets.put(user, PasswordSecret.parse(secret)));
     }

@@ -1,0 +1,158 @@
+package io.pgrelay.it.support;
+
+import io.pgrelay.conf.ConfigLoader;
+import io.pgrelay.conf.PgRelayConfig;
+import io.pgrelay.it.fixture.PgCluster;
+import io.pgrelay.it.fixture.PgClusterSpec;
+import io.pgrelay.server.PgRelayServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * A real PostgreSQL primary + streaming replica with an in-process pgrelay in front, for
+ * end-to-end tests. Users: {@code app} (plaintext in the users file), {@code scram_app} (the
+ * SCRAM verifier copied from pg_authid, so pgrelay logs in with the client's recovered key),
+ * each owning a database of the same name. Close it to stop everything.
+ */
+public final class RelayHarness implements AutoCloseable {
+    public static final String APP_PASSWORD = "app-secret";
+    public static final String SCRAM_PASSWORD = "scram-secret";
+
+    private final PgCluster cluster;
+    private final Path dir;
+    private PgRelayServer relay;
+
+    private RelayHarness(PgCluster cluster, Path dir) {
+        this.cluster = cluster;
+        this.dir = dir;
+    }
+
+    /** Starts a cluster with one replica and pgrelay with default settings plus {@code overrides}. */
+    public static RelayHarness start(Map<String, String> overrides) throws Exception {
+        LeakWatch.install();
+        PgCluster cluster = PgCluster.start(PgClusterSpec.defaults().withReplicas(1));
+        RelayHarness h = null;
+        try {
+            h = new RelayHarness(cluster, Files.createTempDirectory("pgrelay-it"));
+            h.prepareDatabase();
+            h.startRelay(overrides);
+            return h;
+        } catch (Exception | Error e) {
+            if (h != null) {
+                h.close();
+            } else {
+                cluster.close();
+            }
+            throw e;
+        }
+    }
+
+    private void prepareDatabase() throws SQLException, IOException {
+        cluster.createUser("app", APP_PASSWORD);
+        cluster.createDatabase("app", "app");
+        cluster.createUser("scram_app", SCRAM_PASSWORD);
+        cluster.createDatabase("scram_app", "scram_app");
+        String verifier;
+        try (Connection c = cluster.primary().connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT rolpassword FROM pg_authid WHERE rolname = 'scram_app'")) {
+            rs.next();
+            verifier = rs.getString(1);
+        }
+        Files.writeString(dir.resolve("users.txt"), "# written by RelayHarness\n"
+                + "app: " + APP_PASSWORD + "\n"
+                + "scram_app: " + verifier + "\n"
+                + cluster.superuser() + ": " + cluster.superuserPassword() + "\n");
+    }
+
+    private void startRelay(Map<String, String> overrides) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("listen", "127.0.0.1:0");
+        o.put("primary", "127.0.0.1:" + cluster.primary().port());
+        o.put("replicas", "127.0.0.1:" + cluster.replicas().get(0).port());
+        o.put("auth.users_file", dir.resolve("users.txt").toString());
+        o.put("startup_timeout", "2s");
+        o.put("shutdown_timeout", "2s");
+        o.putAll(overrides);
+        PgRelayConfig config = ConfigLoader.load(Optional.empty(), Map.of(), o);
+        relay = new PgRelayServer(config).start();
+    }
+
+    public PgCluster cluster() {
+        return cluster;
+    }
+
+    public PgRelayServer relay() {
+        return relay;
+    }
+
+    public int port() {
+        return relay.localAddress().getPort();
+    }
+
+    /** A directory for this run's files (the users file); removed by {@link #close()}. */
+    public Path dir() {
+        return dir;
+    }
+
+    public String jdbcUrl(String database) {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database;
+    }
+
+    /** A JDBC connection through pgrelay as {@code app}. */
+    public Connection connect() throws SQLException {
+        return connect("app", APP_PASSWORD, "app", new Properties());
+    }
+
+    public Connection connect(String user, String password, String database, Properties extra) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        p.setProperty("connectTimeout", "10");
+        p.setProperty("socketTimeout", "60");
+        p.putAll(extra);
+        return DriverManager.getConnection(jdbcUrl(database), p);
+    }
+
+    /** A superuser connection straight to the primary, bypassing pgrelay, for checks. */
+    public Connection direct() throws SQLException {
+        return cluster.primary().connect("postgres");
+    }
+
+    /** Backends of {@code user} that PostgreSQL currently has, as seen in pg_stat_activity. */
+    public int backendsOf(String user) throws SQLException {
+        try (Connection c = direct(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + user + "'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            if (relay != null) {
+                relay.shutdown(Duration.ofSeconds(2));
+            }
+        } finally {
+            cluster.close();
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+        LeakWatch.assertNoLeaks();
+    }
+}
