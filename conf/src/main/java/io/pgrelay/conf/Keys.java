@@ -42,7 +42,8 @@ final class Keys {
 
     /** PGRELAY_ variables that configure the launcher or the CLI rather than the daemon. */
     static final Set<String> NON_CONFIG_VARIABLES = Set.of(
-            "PGRELAY_ADMIN", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_LOG_FORMAT", "PGRELAY_CONFIG");
+            "PGRELAY_ADMIN", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_JAR", "PGRELAY_LOG_LEVEL", "PGRELAY_LOG_FORMAT",
+            "PGRELAY_CONFIG");
 
     static final String ENV_PREFIX = "PGRELAY_";
 

@@ -142,7 +142,9 @@ public final class AuthExchange {
     private BackendMessage startScram() {
         scramSecret = auth.scramSecret(user);
         // Unknown users and md5-only users get a full exchange that fails, so neither shows.
-        scram = scramSecret != null ? new ScramServerSession(scramSecret, auth.random()) : ScramServerSession.mock(auth.random());
+        scram = scramSecret != null
+                ? new ScramServerSession(scramSecret, auth.random())
+                : ScramServerSession.mock(user, auth.mockSecret(), auth.random());
         step = Step.SCRAM_FIRST;
         return new BackendMessage.AuthenticationSASL(List.of(ScramServerSession.MECHANISM));
     }

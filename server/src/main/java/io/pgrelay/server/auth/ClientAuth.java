@@ -36,8 +36,10 @@ public final class ClientAuth {
     private final Map<String, PasswordSecret> secrets = new HashMap<>();
     private final Map<String, ScramSecret> derivedScram = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
+    private final byte[] mockSecret = new byte[32];
 
     public ClientAuth(AuthConfig config) {
+        random.nextBytes(mockSecret);
         for (AuthRule r : config.rules()) {
             Cidr range = r.address().equals("all") ? null : Cidr.parse(r.address());
             rules.add(new Rule(range, r.database(), r.user(), r.method()));
@@ -81,5 +83,10 @@ public final class ClientAuth {
 
     SecureRandom random() {
         return random;
+    }
+
+    /** The per-process secret that keeps an unknown user's mock SCRAM salt stable. */
+    byte[] mockSecret() {
+        return mockSecret;
     }
 }

@@ -69,15 +69,14 @@ public final class ScramServerSession {
      * and fails at the proof with the same error as a wrong password, so that the answer does not
      * reveal which user names exist.
      *
-     * <p>Its salt is random per session, whereas a real user's salt stays the same from one login
-     * to the next; an attacker who tries the same name twice can tell the difference. PostgreSQL
-     * closes that gap by deriving the mock salt from the user name and a server-wide secret.
+     * <p>Its salt is derived from the user name and {@code mockSecret} (a random value kept for the
+     * life of the process), so that, like a real user's, it is the same at every attempt: trying a
+     * name twice does not tell whether it exists. PostgreSQL derives its mock salt the same way.
      */
-    public static ScramServerSession mock(SecureRandom random) {
-        byte[] salt = new byte[MOCK_SALT_LENGTH];
+    public static ScramServerSession mock(String user, byte[] mockSecret, SecureRandom random) {
+        byte[] salt = java.util.Arrays.copyOf(Scram.hmac(mockSecret, Scram.bytes("salt:" + user)), MOCK_SALT_LENGTH);
         byte[] storedKey = new byte[Scram.KEY_LENGTH];
         byte[] serverKey = new byte[Scram.KEY_LENGTH];
-        random.nextBytes(salt);
         random.nextBytes(storedKey);
         random.nextBytes(serverKey);
         ScramSecret secret = new ScramSecret(MOCK_ITERATIONS, salt, storedKey, serverKey);

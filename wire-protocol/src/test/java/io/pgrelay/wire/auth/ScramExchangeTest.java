@@ -4,6 +4,7 @@ import static io.pgrelay.wire.auth.ScramRfc7677Test.ascii;
 import static io.pgrelay.wire.auth.ScramRfc7677Test.text;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeout;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -90,7 +91,7 @@ class ScramExchangeTest {
 
     @Test
     void mockSessionFailsEvenForAPlausibleExchange() {
-        ScramServerSession mock = ScramServerSession.mock(RANDOM);
+        ScramServerSession mock = ScramServerSession.mock("nobody", new byte[] {1, 2, 3}, RANDOM);
         ScramClientSession client = ScramClientSession.withPassword("anything", RANDOM);
 
         String serverFirst = text(mock.handleClientFirst(client.clientFirstMessage()));
@@ -99,6 +100,28 @@ class ScramExchangeTest {
 
         assertSqlState(SqlState.INVALID_PASSWORD, () -> mock.handleClientFinal(clientFinal));
         assertThrows(IllegalStateException.class, mock::clientKey);
+    }
+
+    @Test
+    void mockSaltIsTheSameAtEveryAttemptForOneUserAndDiffersBetweenUsers() {
+        byte[] processSecret = {9, 8, 7, 6};
+        String first = text(ScramServerSession.mock("nobody", processSecret, RANDOM)
+                .handleClientFirst(Scram.bytes("n,,n=,r=abcdefghijklmnop")));
+        String again = text(ScramServerSession.mock("nobody", processSecret, RANDOM)
+                .handleClientFirst(Scram.bytes("n,,n=,r=abcdefghijklmnop")));
+        String other = text(ScramServerSession.mock("somebody", processSecret, RANDOM)
+                .handleClientFirst(Scram.bytes("n,,n=,r=abcdefghijklmnop")));
+        assertEquals(saltOf(first), saltOf(again));
+        assertNotEquals(saltOf(first), saltOf(other));
+    }
+
+    private static String saltOf(String serverFirst) {
+        for (String field : serverFirst.split(",")) {
+            if (field.startsWith("s=")) {
+                return field;
+            }
+        }
+        throw new AssertionError("no salt in " + serverFirst);
     }
 
     /** Even a client holding the mock's own keys is refused. */
