@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -61,19 +62,15 @@ final class ServeCommand implements Callable<Integer> {
             server.shutdown(java.time.Duration.ZERO);
             return PgRelayCli.EXIT_FAILURE;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            log.info("shutdown requested: draining for up to {}ms", cfg.shutdownTimeout().toMillis());
-            try {
-                server.shutdown(cfg.shutdownTimeout());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                stopped.countDown();
-            }
-        }, "pgrelay-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        stopped.await();
+        // SIGTERM/SIGINT are caught rather than left to the JVM's shutdown, so that the drain runs
+        // here and the process exits 0 after a graceful stop (a JVM shutdown exits 143).
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), signal -> stopRequested.countDown());
+        }
+        stopRequested.await();
+        log.info("shutdown requested: draining for up to {}ms", cfg.shutdownTimeout().toMillis());
+        server.shutdown(cfg.shutdownTimeout());
         return 0;
     }
 

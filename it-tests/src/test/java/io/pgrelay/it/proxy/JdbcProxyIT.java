@@ -90,6 +90,18 @@ class JdbcProxyIT {
     }
 
     @Test
+    void emptyQueriesNoticesAndOurOwnCancelKey() throws SQLException {
+        try (Connection c = h.connect(); Statement st = c.createStatement()) {
+            assertEquals(false, st.execute(""), "an empty query gets EmptyQueryResponse, not an error");
+            st.execute("DO $$ BEGIN RAISE NOTICE 'notice through pgrelay'; END $$");
+            assertNotNull(st.getWarnings());
+            assertEquals("notice through pgrelay", st.getWarnings().getMessage());
+            int keyPid = c.unwrap(PGConnection.class).getBackendPID();
+            assertNotEquals(pid(st), keyPid, "the client holds pgrelay's BackendKeyData, not the server's");
+        }
+    }
+
+    @Test
     void copyInAndOut() throws Exception {
         try (Connection c = h.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE IF NOT EXISTS copy_items (id int, label text)");
