@@ -40,13 +40,21 @@ public final class RelayHarness implements AutoCloseable {
 
     /** Starts a cluster with one replica and pgrelay with default settings plus {@code overrides}. */
     public static RelayHarness start(Map<String, String> overrides) throws Exception {
+        return start(overrides, "");
+    }
+
+    /**
+     * As {@link #start(Map)}, with {@code yaml} as pgrelay's configuration file, for what only a
+     * file can set (e.g. {@code auth.rules}).
+     */
+    public static RelayHarness start(Map<String, String> overrides, String yaml) throws Exception {
         LeakWatch.install();
         PgCluster cluster = PgCluster.start(PgClusterSpec.defaults().withReplicas(1));
         RelayHarness h = null;
         try {
             h = new RelayHarness(cluster, Files.createTempDirectory("pgrelay-it"));
             h.prepareDatabase();
-            h.startRelay(overrides);
+            h.startRelay(overrides, yaml);
             return h;
         } catch (Exception | Error e) {
             if (h != null) {
@@ -75,7 +83,7 @@ public final class RelayHarness implements AutoCloseable {
                 + cluster.superuser() + ": " + cluster.superuserPassword() + "\n");
     }
 
-    private void startRelay(Map<String, String> overrides) throws Exception {
+    private void startRelay(Map<String, String> overrides, String yaml) throws Exception {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("listen", "127.0.0.1:0");
         o.put("primary", "127.0.0.1:" + cluster.primary().port());
@@ -84,7 +92,11 @@ public final class RelayHarness implements AutoCloseable {
         o.put("startup_timeout", "2s");
         o.put("shutdown_timeout", "2s");
         o.putAll(overrides);
-        PgRelayConfig config = ConfigLoader.load(Optional.empty(), Map.of(), o);
+        Optional<Path> file = Optional.empty();
+        if (!yaml.isEmpty()) {
+            file = Optional.of(Files.writeString(dir.resolve("pgrelay.yaml"), yaml));
+        }
+        PgRelayConfig config = ConfigLoader.load(file, Map.of(), o);
         relay = new PgRelayServer(config).start();
     }
 
