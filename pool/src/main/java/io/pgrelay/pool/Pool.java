@@ -30,6 +30,7 @@ public final class Pool {
     private int active;
     private int resetting;
     private int idleCount;
+    private boolean servingWaiters;
 
     Pool(PoolKey key, EventLoop loop, PoolSettings settings, ServerConnector connector) {
         this.key = key;
@@ -136,11 +137,21 @@ public final class Pool {
     }
 
     private void serveWaiters() {
-        while (!waiters.isEmpty() && tryServe(waiters.peek())) {
-            Waiter w = waiters.poll();
-            if (w.timer != null) {
-                w.timer.cancel(false);
+        // tryServe can re-enter through a close (swap) or a connect that fails at once; the
+        // outer loop still holds the head waiter, so only it may poll.
+        if (servingWaiters) {
+            return;
+        }
+        servingWaiters = true;
+        try {
+            while (!waiters.isEmpty() && tryServe(waiters.peek())) {
+                Waiter w = waiters.poll();
+                if (w.timer != null) {
+                    w.timer.cancel(false);
+                }
             }
+        } finally {
+            servingWaiters = false;
         }
     }
 
@@ -153,7 +164,9 @@ public final class Pool {
             ServerConnection server = it.next();
             if (server.startupParameters().equals(waiter.parameters)) {
                 it.remove();
+                server.transitionTo(ServerState.ACTIVE);
                 if (!waiter.promise.trySuccess(server)) {
+                    server.transitionTo(ServerState.IDLE);
                     idle.addFirst(server);
                 }
                 return true;
@@ -174,15 +187,16 @@ public final class Pool {
     private void open(Waiter waiter) {
         connecting++;
         connector.connect(loop, key, waiter.parameters, waiter.credentials).addListener(f -> {
-            connecting--;
             if (f.isSuccess()) {
                 ServerConnection server = (ServerConnection) f.getNow();
                 server.attachPool(this);
-                server.transitionTo(ServerState.IDLE);
+                // Born CONNECTING, so this transition is what takes it off the connecting count.
+                server.transitionTo(ServerState.ACTIVE);
                 if (!waiter.promise.trySuccess(server)) {
                     resetDone(server);
                 }
             } else {
+                connecting--;
                 waiter.promise.tryFailure(f.cause());
                 serveWaiters();
             }

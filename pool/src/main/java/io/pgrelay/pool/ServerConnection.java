@@ -115,10 +115,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         state = next;
     }
 
-    /** Hands the connection to a client; its output goes to {@code listener} from now on. */
+    /** Links a leased connection to its client; the server's output goes to {@code listener} from now on. */
     public void attach(ServerListener listener) {
         this.listener = listener;
-        transitionTo(ServerState.ACTIVE);
         channel.config().setAutoRead(true);
     }
 

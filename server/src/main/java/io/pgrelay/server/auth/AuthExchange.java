@@ -101,12 +101,14 @@ public final class AuthExchange {
                     throw new WireException(SqlState.PROTOCOL_VIOLATION,
                             "client selected an invalid SASL authentication mechanism: " + mechanism);
                 }
-                int dataLength = mechanismEnd + 5 <= end ? buf.getInt(mechanismEnd + 1) : -2;
-                if (dataLength < 0 || mechanismEnd + 5 + dataLength > end) {
+                int dataStart = mechanismEnd + 5;
+                int dataLength = dataStart <= end ? buf.getInt(mechanismEnd + 1) : -1;
+                // Compared with what is left rather than summed, so a huge length cannot overflow.
+                if (dataLength < 0 || dataLength > end - dataStart) {
                     throw new WireException(SqlState.PROTOCOL_VIOLATION, "malformed SASLInitialResponse message");
                 }
                 byte[] data = new byte[dataLength];
-                buf.getBytes(mechanismEnd + 5, data);
+                buf.getBytes(dataStart, data);
                 step = Step.SCRAM_FINAL;
                 return new BackendMessage.AuthenticationSASLContinue(scram.handleClientFirst(data));
             }
