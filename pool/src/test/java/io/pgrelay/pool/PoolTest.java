@@ -21,6 +21,7 @@ import io.netty.util.concurrent.Promise;
 import io.pgrelay.pool.FakePostgres.Backend;
 import io.pgrelay.wire.SqlState;
 import io.pgrelay.wire.codec.Frames;
+import io.pgrelay.wire.codec.TrackingAllocator;
 import io.pgrelay.wire.message.backend.BackendMessage;
 import io.pgrelay.wire.message.backend.TransactionStatus;
 import io.pgrelay.wire.message.frontend.FrontendMessage;

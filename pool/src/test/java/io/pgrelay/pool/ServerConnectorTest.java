@@ -23,6 +23,7 @@ import io.pgrelay.wire.auth.Md5Password;
 import io.pgrelay.wire.auth.ScramSecret;
 import io.pgrelay.wire.auth.ScramServerSession;
 import io.pgrelay.wire.codec.Frames;
+import io.pgrelay.wire.codec.TrackingAllocator;
 import io.pgrelay.wire.message.backend.BackendMessage;
 import io.pgrelay.wire.message.backend.BackendMessage.AuthenticationSASL;
 import io.pgrelay.wire.message.backend.BackendMessage.ParameterStatus;

@@ -8,6 +8,8 @@ import io.netty.buffer.UnpooledDirectByteBuf;
 import io.netty.buffer.UnpooledHeapByteBuf;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * An allocator for tests that remembers every buffer it hands out, so a test can assert that all
@@ -15,7 +17,8 @@ import java.util.List;
  * were released. Buffers are still wrapped for the leak detector.
  */
 public final class TrackingAllocator extends AbstractByteBufAllocator {
-    private final List<ByteBuf> allocated = new ArrayList<>();
+    // Thread-safe: tests with real connections allocate on more than one event loop.
+    private final Queue<ByteBuf> allocated = new ConcurrentLinkedQueue<>();
 
     public TrackingAllocator() {
         super(true);
@@ -37,11 +40,12 @@ public final class TrackingAllocator extends AbstractByteBufAllocator {
     /** Fails naming every buffer still referenced. */
     public void assertAllReleased() {
         List<String> live = new ArrayList<>();
-        for (int i = 0; i < allocated.size(); i++) {
-            ByteBuf buf = allocated.get(i);
+        int i = 0;
+        for (ByteBuf buf : allocated) {
             if (buf.refCnt() != 0) {
                 live.add("#" + i + " refCnt=" + buf.refCnt() + " " + buf);
             }
+            i++;
         }
         if (!live.isEmpty()) {
             fail(live.size() + " of " + allocated.size() + " buffers not released: " + live);
