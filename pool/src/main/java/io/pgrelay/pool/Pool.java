@@ -19,6 +19,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
+    /** How often, and how many times, a busy abandoned connection is cancelled before it is closed. */
+    static final int ABANDON_RETRY_MILLIS = 500;
+    static final int ABANDON_ATTEMPTS = 10;
 
     private final PoolKey key;
     private final EventLoop loop;
@@ -99,6 +102,34 @@ public final class Pool {
         } else {
             server.reset(settings.resetQuery());
         }
+    }
+
+    /**
+     * Takes back a connection whose client left while the server still works for it: cancels the
+     * work, sending the cancel again while the server stays busy (PostgreSQL ignores a cancel that
+     * arrives before it starts the query), and releases the connection once the server is idle.
+     * Gives up and closes it after {@link #ABANDON_ATTEMPTS} attempts.
+     */
+    public void releaseWhenIdle(ServerConnection server, Runnable sendCancel) {
+        server.detach();
+        if (server.state() == ServerState.CLOSED) {
+            return;
+        }
+        server.onceIdle(() -> release(server));
+        sendCancel.run();
+        ScheduledFuture<?>[] retry = new ScheduledFuture<?>[1];
+        int[] attempts = {1};
+        retry[0] = loop.scheduleAtFixedRate(() -> {
+            if (server.state() == ServerState.CLOSED || !server.busy()) {
+                retry[0].cancel(false);
+            } else if (attempts[0]++ < ABANDON_ATTEMPTS) {
+                sendCancel.run();
+            } else {
+                log.warn("server {} still busy after {} cancels for a client that left; closing it", server, ABANDON_ATTEMPTS);
+                retry[0].cancel(false);
+                server.close();
+            }
+        }, ABANDON_RETRY_MILLIS, ABANDON_RETRY_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** Closes every idle connection, e.g. at shutdown. */

@@ -42,6 +42,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private int pendingReadyForQuery;
     private ErrorResponse resetError;
     private boolean sawFatal;
+    private Runnable onIdle;
 
     ServerConnection(Channel channel, PoolKey key, Map<String, String> startupParameters,
                      Map<String, String> parameterStatus, int processId, int secretKey, int maxMessageSize) {
@@ -125,6 +126,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         listener = null;
     }
 
+    /** Runs {@code action} once the server owes no more ReadyForQuery (the client is gone meanwhile). */
+    void onceIdle(Runnable action) {
+        onIdle = action;
+    }
+
     /** Writes client bytes to the server without flushing; ownership passes on. */
     public void write(ByteBuf bytes) {
         channel.write(bytes, channel.voidPromise());
@@ -180,6 +186,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 }
                 if (state == ServerState.RESETTING && pendingReadyForQuery == 0) {
                     finishReset();
+                    return false;
+                }
+                if (onIdle != null && pendingReadyForQuery == 0) {
+                    Runnable action = onIdle;
+                    onIdle = null;
+                    action.run();
                     return false;
                 }
             }

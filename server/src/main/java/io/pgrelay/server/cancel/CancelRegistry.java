@@ -74,6 +74,7 @@ public final class CancelRegistry {
 
     /** Sends a CancelRequest for {@code target} on a new connection, as PostgreSQL requires. */
     public void send(Target target) {
+        log.debug("sending cancel for backend pid {} on {}", target.processId(), target.node());
         bootstrap.clone().handler(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {

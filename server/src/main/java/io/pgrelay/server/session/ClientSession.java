@@ -433,10 +433,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter
         server = null;
         if (s != null) {
             if (s.busy()) {
-                // The client left mid-query: stop the query rather than let it run to no one.
-                services.cancels().send(cancelTarget(s));
+                // The client left mid-query: stop the query rather than let it run for no one.
+                pool.releaseWhenIdle(s, () -> services.cancels().send(cancelTarget(s)));
+            } else {
+                pool.release(s);
             }
-            pool.release(s);
         }
         ctx.fireChannelInactive();
     }
