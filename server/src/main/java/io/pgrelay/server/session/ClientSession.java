@@ -445,7 +445,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        if (c instanceof WireException e) {
+        if (state == ClientState.CLOSED) {
+            // Already told the client why; the decoder may re-read its leftover bytes as it closes.
+            ctx.close();
+        } else if (c instanceof WireException e) {
             log.info("closing client {}: {}", channel.remoteAddress(), e.getMessage());
             fatal(e.sqlState(), e.getMessage());
         } else if (c instanceof IOException) {
