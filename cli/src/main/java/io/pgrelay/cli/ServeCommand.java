@@ -47,14 +47,15 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PgRelayConfig cfg;
+        PgRelayServer server;
         try {
             cfg = ConfigLoader.load(Optional.ofNullable(config), System.getenv(), overrides());
+            server = new PgRelayServer(cfg);
         } catch (ConfigException e) {
             System.err.println("pgrelay: invalid configuration");
             e.problems().forEach(p -> System.err.println("  - " + p));
             return PgRelayCli.EXIT_CONFIG;
         }
-        PgRelayServer server = new PgRelayServer(cfg);
         try {
             server.start();
         } catch (Exception e) {

@@ -7,7 +7,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.pgrelay.conf.ConfigException;
 import io.pgrelay.conf.PgRelayConfig;
+import io.pgrelay.conf.PoolMode;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
 import io.pgrelay.pool.PoolSettings;
@@ -43,7 +45,15 @@ public final class PgRelayServer implements AutoCloseable {
     private final Pools pools;
     private Channel listener;
 
+    /**
+     * @throws ConfigException for settings this version cannot honour, rather than quietly running
+     *     with other semantics
+     */
     public PgRelayServer(PgRelayConfig config) {
+        if (config.pool().mode() != PoolMode.SESSION) {
+            throw new ConfigException("pool.mode: '" + config.pool().mode().configName()
+                    + "' pooling is not available in this version of pgrelay yet; use session");
+        }
         this.config = config;
         int threads = config.eventLoopThreads() > 0 ? config.eventLoopThreads() : Transport.defaultThreads();
         this.bossGroup = transport.newGroup(1, "pgrelay-accept");
