@@ -18,7 +18,8 @@ import io.pgrelay.pool.ServerConnector;
 import io.pgrelay.router.Router;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
-import io.pgrelay.server.session.ClientSession;
+import io.pgrelay.server.session.ClientHandler;
+import io.pgrelay.server.session.ClientLogin;
 import io.pgrelay.server.session.SessionServices;
 import io.pgrelay.wire.codec.StartupPacketDecoder;
 import java.net.InetSocketAddress;
@@ -85,7 +86,7 @@ public final class PgRelayServer implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("startup", new StartupPacketDecoder());
-                        ch.pipeline().addLast("session", new ClientSession(services));
+                        ch.pipeline().addLast("login", new ClientLogin(services));
                     }
                 });
         listener = b.bind(config.listen().host(), config.listen().port()).sync().channel();
@@ -113,17 +114,17 @@ public final class PgRelayServer implements AutoCloseable {
             listener.close().sync();
         }
         services.startDraining();
-        services.sessions().forEach(ClientSession::drain);
+        services.clients().forEach(ClientHandler::drain);
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!services.sessions().isEmpty() && System.nanoTime() < deadline) {
+        while (!services.clients().isEmpty() && System.nanoTime() < deadline) {
             TimeUnit.MILLISECONDS.sleep(20);
         }
-        if (!services.sessions().isEmpty()) {
+        if (!services.clients().isEmpty()) {
             log.warn("shutdown_timeout {}ms reached: terminating {} sessions still in a transaction",
-                    timeout.toMillis(), services.sessions().size());
-            services.sessions().forEach(ClientSession::terminate);
+                    timeout.toMillis(), services.clients().size());
+            services.clients().forEach(ClientHandler::terminate);
             long hardDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-            while (!services.sessions().isEmpty() && System.nanoTime() < hardDeadline) {
+            while (!services.clients().isEmpty() && System.nanoTime() < hardDeadline) {
                 TimeUnit.MILLISECONDS.sleep(20);
             }
         }

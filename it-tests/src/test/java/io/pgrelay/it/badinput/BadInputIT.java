@@ -82,7 +82,7 @@ class BadInputIT {
             assertTrue(rs.next());
             assertEquals(1, rs.getInt(1));
         }
-        await("every client session to be closed", () -> h.relay().services().sessions().isEmpty());
+        await("every client session to be closed", () -> h.relay().services().clients().isEmpty());
         await("no server connection to stay leased", () -> leasedServers() == 0);
     }
 

@@ -53,10 +53,10 @@ class PgbenchIT {
     @AfterEach
     void allSessionsEndAndNothingStaysLeased() throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!h.relay().services().sessions().isEmpty() && System.nanoTime() < deadline) {
+        while (!h.relay().services().clients().isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
-        assertTrue(h.relay().services().sessions().isEmpty(), "pgbench's sessions ended in pgrelay");
+        assertTrue(h.relay().services().clients().isEmpty(), "pgbench's sessions ended in pgrelay");
         try (Connection c = h.connect(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*) FROM pgbench_branches")) {
             rs.next();

@@ -50,10 +50,10 @@ class PsqlIT {
     @AfterEach
     void allSessionsEnd() throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!h.relay().services().sessions().isEmpty() && System.nanoTime() < deadline) {
+        while (!h.relay().services().clients().isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
-        assertTrue(h.relay().services().sessions().isEmpty(), "psql's sessions ended in pgrelay");
+        assertTrue(h.relay().services().clients().isEmpty(), "psql's sessions ended in pgrelay");
     }
 
     @Test

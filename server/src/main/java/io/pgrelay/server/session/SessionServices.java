@@ -10,7 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What every client session of one pgrelay process shares: authentication, pools, routing,
- * cancel keys, and the set of live sessions (for shutdown).
+ * cancel keys, and the set of live client connections (for shutdown).
  */
 public final class SessionServices {
     private final ClientAuth auth;
@@ -19,7 +19,7 @@ public final class SessionServices {
     private final CancelRegistry cancels;
     private final int maxMessageSize;
     private final Duration startupTimeout;
-    private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
 
     public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
@@ -56,9 +56,9 @@ public final class SessionServices {
         return startupTimeout;
     }
 
-    /** The live sessions. */
-    public Set<ClientSession> sessions() {
-        return sessions;
+    /** The live client connections, logging in or logged in. */
+    public Set<ClientHandler> clients() {
+        return clients;
     }
 
     /** True once a graceful shutdown has begun. */

@@ -1,0 +1,93 @@
+package io.pgrelay.server.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.pgrelay.wire.SqlState;
+import io.pgrelay.wire.WireException;
+import io.pgrelay.wire.message.backend.BackendMessage;
+import io.pgrelay.wire.message.backend.BackendMessage.ErrorResponse;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the two phases of a client connection ({@link ClientLogin}, then {@link ClientSession})
+ * share: the channel and its state, replies to the client, and how errors end the connection.
+ */
+public abstract class ClientHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
+
+    protected final SessionServices services;
+    protected Channel channel;
+    protected ClientState state;
+
+    ClientHandler(SessionServices services, Channel channel, ClientState state) {
+        this.services = services;
+        this.channel = channel;
+        this.state = state;
+    }
+
+    public ClientState state() {
+        return state;
+    }
+
+    /**
+     * Starts a graceful shutdown of this connection: ends it now when it is between transactions,
+     * else as soon as it gets there. Call on any thread.
+     */
+    public abstract void drain();
+
+    /** Ends the connection now, whatever it is doing. Call on any thread. */
+    public void terminate() {
+        channel.eventLoop().execute(() -> fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection because pgrelay is shutting down"));
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (state == ClientState.CLOSED) {
+            // Already told the client why; the decoder may re-read its leftover bytes as it closes.
+            ctx.close();
+        } else if (c instanceof WireException e) {
+            log.info("closing client {}: {}", channel.remoteAddress(), e.getMessage());
+            fatal(e.sqlState(), e.getMessage());
+        } else if (c instanceof IOException) {
+            log.debug("client {} connection error: {}", channel.remoteAddress(), c.toString());
+            ctx.close();
+        } else {
+            log.error("internal error on client {}", channel.remoteAddress(), c);
+            fatal(SqlState.INTERNAL_ERROR, "pgrelay internal error: " + c);
+        }
+    }
+
+    /** Writes a message without flushing. */
+    protected void write(BackendMessage message) {
+        ByteBuf out = channel.alloc().buffer(64);
+        message.encode(out);
+        channel.write(out, channel.voidPromise());
+    }
+
+    /** Sends a FATAL ErrorResponse and closes once it is written. */
+    protected void fatal(String sqlState, String message) {
+        closeWith(BackendMessage.Errors.fatal(sqlState, message));
+    }
+
+    /** Sends {@code error} (pgrelay's or PostgreSQL's own) and closes once it is written. */
+    protected void closeWith(ErrorResponse error) {
+        if (state == ClientState.CLOSED) {
+            return;
+        }
+        state = ClientState.CLOSED;
+        if (!channel.isActive()) {
+            channel.close();
+            return;
+        }
+        ByteBuf out = channel.alloc().buffer(128);
+        error.encode(out);
+        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    }
+}
