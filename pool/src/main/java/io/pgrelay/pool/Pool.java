@@ -117,19 +117,37 @@ public final class Pool {
         }
         server.onceIdle(() -> release(server));
         sendCancel.run();
-        ScheduledFuture<?>[] retry = new ScheduledFuture<?>[1];
-        int[] attempts = {1};
-        retry[0] = loop.scheduleAtFixedRate(() -> {
+        new CancelRetry(server, sendCancel).start();
+    }
+
+    /** Sends the cancel again while an abandoned connection stays busy; closes it after the last try. */
+    private final class CancelRetry implements Runnable {
+        private final ServerConnection server;
+        private final Runnable sendCancel;
+        private int attempts = 1;
+        private ScheduledFuture<?> timer;
+
+        CancelRetry(ServerConnection server, Runnable sendCancel) {
+            this.server = server;
+            this.sendCancel = sendCancel;
+        }
+
+        void start() {
+            timer = loop.scheduleAtFixedRate(this, ABANDON_RETRY_MILLIS, ABANDON_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void run() {
             if (server.state() == ServerState.CLOSED || !server.busy()) {
-                retry[0].cancel(false);
-            } else if (attempts[0]++ < ABANDON_ATTEMPTS) {
+                timer.cancel(false);
+            } else if (attempts++ < ABANDON_ATTEMPTS) {
                 sendCancel.run();
             } else {
                 log.warn("server {} still busy after {} cancels for a client that left; closing it", server, ABANDON_ATTEMPTS);
-                retry[0].cancel(false);
+                timer.cancel(false);
                 server.close();
             }
-        }, ABANDON_RETRY_MILLIS, ABANDON_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Closes every idle connection, e.g. at shutdown. */

@@ -1,6 +1,8 @@
 package io.pgrelay.wire.codec;
 
 import io.netty.buffer.ByteBuf;
+import io.pgrelay.wire.SqlState;
+import io.pgrelay.wire.WireException;
 import java.nio.charset.StandardCharsets;
 
 /** Low-level helpers for typed messages: the length word and null-terminated strings. */
@@ -35,8 +37,7 @@ public final class Frames {
     public static String readCString(ByteBuf buf, int from, int limit) {
         int zero = cStringEnd(buf, from, limit);
         if (zero < 0) {
-            throw new io.pgrelay.wire.WireException(io.pgrelay.wire.SqlState.PROTOCOL_VIOLATION,
-                    "string in message is not null-terminated");
+            throw new WireException(SqlState.PROTOCOL_VIOLATION, "string in message is not null-terminated");
         }
         return buf.toString(from, zero - from, StandardCharsets.UTF_8);
     }
