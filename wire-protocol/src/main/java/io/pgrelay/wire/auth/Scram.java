@@ -30,12 +30,12 @@ final class Scram {
      * SaltedPassword := Hi(Normalize(password), salt, i), which is PBKDF2-HMAC-SHA256 with a 32-byte
      * output.
      *
-     * <p>Normalize should be SASLprep; we skip it and use the UTF-8 bytes, with the consequences
-     * described on {@link ScramSecret#fromPassword}. The JDK's PBKDF2 encodes the {@code char[]} as
-     * UTF-8, turning a lone surrogate into {@code ?} as {@code String.getBytes} does.
+     * <p>Normalize is SASLprep as PostgreSQL applies it ({@link SaslPrep}), which keeps the password
+     * as it is where SASLprep fails. The JDK's PBKDF2 encodes the {@code char[]} as UTF-8, turning a
+     * lone surrogate into {@code ?} as {@code String.getBytes} does.
      */
     static byte[] saltedPassword(String password, byte[] salt, int iterations) {
-        PBEKeySpec spec = new PBEKeySpec(password.toCharArray(), salt, iterations, KEY_LENGTH * 8);
+        PBEKeySpec spec = new PBEKeySpec(SaslPrep.prepare(password).toCharArray(), salt, iterations, KEY_LENGTH * 8);
         try {
             return SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256").generateSecret(spec).getEncoded();
         } catch (GeneralSecurityException e) {

@@ -63,8 +63,9 @@ public final class ScramClientSession {
     }
 
     /**
-     * Logs in with the plain password. Note that {@link #handleServerFirst} then runs the key
-     * derivation, whose cost grows with the server's iteration count.
+     * Logs in with the plain password, which goes through {@link SaslPrep} as in libpq. Note that
+     * {@link #handleServerFirst} then runs the key derivation, whose cost grows with the server's
+     * iteration count.
      */
     public static ScramClientSession withPassword(String password, SecureRandom random) {
         Objects.requireNonNull(password, "password");

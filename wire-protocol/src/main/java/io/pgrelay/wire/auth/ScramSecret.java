@@ -34,11 +34,9 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
     /**
      * Derives the verifier PostgreSQL would store for this password, salt and iteration count.
      *
-     * <p>PostgreSQL first applies SASLprep (RFC 4013) to the password; this uses the password's
-     * UTF-8 bytes as they are. The two agree for every ASCII password, and for any password
-     * SASLprep rejects (PostgreSQL then also uses the raw bytes). They differ for a non-ASCII
-     * password that SASLprep would change (NFKC normalization, non-ASCII spaces, soft hyphens):
-     * for such a user, copy the verifier from PostgreSQL's {@code pg_authid} instead.
+     * <p>The password goes through SASLprep (RFC 4013) first, as PostgreSQL does it: a non-ASCII
+     * password is mapped and NFKC-normalized, and one that SASLprep rejects is used as it is. See
+     * {@link SaslPrep} for the details and where it approximates PostgreSQL's Unicode 3.2 tables.
      */
     public static ScramSecret fromPassword(String password, byte[] salt, int iterations) {
         Objects.requireNonNull(password, "password");
