@@ -26,7 +26,9 @@ import io.pgrelay.wire.message.backend.BackendMessage.ParameterStatus;
 import io.pgrelay.wire.message.frontend.FrontendMessage;
 import io.pgrelay.wire.message.frontend.StartupPacket;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -89,6 +91,7 @@ public final class ServerConnector {
         private final Promise<ServerConnection> promise;
         private final MessageFramer framer = MessageFramer.inspectingAll(settings.maxMessageSize());
         private final Map<String, String> parameterStatus = new LinkedHashMap<>();
+        private final List<ByteBuf> afterReady = new ArrayList<>();
         private ChannelHandlerContext ctx;
         private ScramClientSession scram;
         private int processId;
@@ -134,12 +137,22 @@ public final class ServerConnector {
                 framer.feed((ByteBuf) msg, this);
             } catch (WireException e) {
                 fail(e.sqlState(), e.getMessage(), null, e);
+            } finally {
+                // Messages that came in the same read as ReadyForQuery belong to the connection.
+                for (ByteBuf late : afterReady) {
+                    ctx.channel().pipeline().fireChannelRead(late);
+                }
+                afterReady.clear();
             }
         }
 
         @Override
         public boolean onMessage(byte type, ByteBuf buf, int start, int length) {
-            if (done || promise.isDone()) {
+            if (done) {
+                afterReady.add(buf.retainedSlice(start, length));
+                return false;
+            }
+            if (promise.isDone()) {
                 return false;
             }
             BackendMessage message = BackendMessage.decode(buf, start, length);

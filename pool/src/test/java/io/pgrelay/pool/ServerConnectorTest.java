@@ -125,6 +125,21 @@ class ServerConnectorTest {
         assertEquals(List.of(), pg.backend(0).received, "nothing sent after the startup message");
     }
 
+    @Test
+    void messagesInTheSameReadAsReadyForQueryReachTheConnection() throws Exception {
+        pg = fake(() -> (backend, startup) -> backend.send(BackendMessage.AuthenticationOk.INSTANCE,
+                new BackendMessage.ParameterStatus("server_version", "17.2"),
+                new BackendMessage.BackendKeyData(7, 8),
+                new BackendMessage.ReadyForQuery(TransactionStatus.IDLE),
+                new BackendMessage.ParameterStatus("application_name", "changed right after startup")));
+
+        ServerConnection server = connect(BackendCredentials.None.INSTANCE, Map.of());
+
+        Map<String, String> status = server.channel().eventLoop().submit(server::parameterStatus).get(1, TimeUnit.SECONDS);
+        assertEquals("changed right after startup", status.get("application_name"));
+        assertEquals("17.2", status.get("server_version"));
+    }
+
     // (b) cleartext
 
     @Test
