@@ -115,24 +115,25 @@ public final class PgRelayServer implements AutoCloseable {
         }
         services.startDraining();
         services.clients().forEach(ClientHandler::drain);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!services.clients().isEmpty() && System.nanoTime() < deadline) {
-            TimeUnit.MILLISECONDS.sleep(20);
-        }
+        awaitNoClients(timeout);
         if (!services.clients().isEmpty()) {
             log.warn("shutdown_timeout {}ms reached: terminating {} sessions still in a transaction",
                     timeout.toMillis(), services.clients().size());
             services.clients().forEach(ClientHandler::terminate);
-            long hardDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-            while (!services.clients().isEmpty() && System.nanoTime() < hardDeadline) {
-                TimeUnit.MILLISECONDS.sleep(20);
-            }
+            awaitNoClients(Duration.ofSeconds(2));
         }
         pools.closeIdle();
         TimeUnit.MILLISECONDS.sleep(50);
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         log.info("pgrelay stopped");
+    }
+
+    private void awaitNoClients(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!services.clients().isEmpty() && System.nanoTime() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
     }
 
     @Override

@@ -34,11 +34,7 @@ class MessageFramerTest {
 
     @AfterEach
     void everyBufferReleased() {
-        try {
-            alloc.assertAllReleased();
-        } finally {
-            alloc.releaseAll();
-        }
+        alloc.assertAllReleasedThenFree();
     }
 
     // ---- a realistic backend response -------------------------------------------------------

@@ -52,6 +52,18 @@ public final class TrackingAllocator extends AbstractByteBufAllocator {
         }
     }
 
+    /**
+     * The after-each check of a test: fails naming any buffer still referenced, and frees those
+     * buffers either way so one failing test does not leak into the next.
+     */
+    public void assertAllReleasedThenFree() {
+        try {
+            assertAllReleased();
+        } finally {
+            releaseAll();
+        }
+    }
+
     /** Releases whatever is still referenced, so one failing test does not leak into others. */
     public void releaseAll() {
         for (ByteBuf buf : allocated) {

@@ -45,11 +45,7 @@ class BackendMessageTest {
 
     @AfterEach
     void everyBufferReleased() {
-        try {
-            alloc.assertAllReleased();
-        } finally {
-            alloc.releaseAll();
-        }
+        alloc.assertAllReleasedThenFree();
     }
 
     // ---- golden bytes -------------------------------------------------------------------------

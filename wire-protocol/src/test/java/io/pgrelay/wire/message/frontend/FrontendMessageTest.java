@@ -39,11 +39,7 @@ class FrontendMessageTest {
 
     @AfterEach
     void everyBufferReleased() {
-        try {
-            alloc.assertAllReleased();
-        } finally {
-            alloc.releaseAll();
-        }
+        alloc.assertAllReleasedThenFree();
     }
 
     // ---- typed messages -----------------------------------------------------------------------
