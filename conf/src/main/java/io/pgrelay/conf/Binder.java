@@ -24,6 +24,7 @@ final class Binder {
     private static final int DEFAULT_WEIGHT = 1;
     private static final PoolMode DEFAULT_POOL_MODE = PoolMode.SESSION;
     private static final int DEFAULT_POOL_SIZE = 20;
+    private static final int DEFAULT_MAX_PREPARED_STATEMENTS = 200;
     private static final String DEFAULT_SERVER_RESET_QUERY = "DISCARD ALL";
     private static final Duration DEFAULT_SERVER_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DEFAULT_QUERY_WAIT_TIMEOUT = Duration.ofSeconds(120);
@@ -63,7 +64,9 @@ final class Binder {
                 resetQuery(raw.values.get(Keys.SERVER_RESET_QUERY)),
                 duration(Keys.SERVER_CONNECT_TIMEOUT, raw.values.get(Keys.SERVER_CONNECT_TIMEOUT),
                         DEFAULT_SERVER_CONNECT_TIMEOUT),
-                duration(Keys.QUERY_WAIT_TIMEOUT, raw.values.get(Keys.QUERY_WAIT_TIMEOUT), DEFAULT_QUERY_WAIT_TIMEOUT));
+                duration(Keys.QUERY_WAIT_TIMEOUT, raw.values.get(Keys.QUERY_WAIT_TIMEOUT), DEFAULT_QUERY_WAIT_TIMEOUT),
+                integer(Keys.MAX_PREPARED_STATEMENTS, raw.values.get(Keys.MAX_PREPARED_STATEMENTS),
+                        DEFAULT_MAX_PREPARED_STATEMENTS, 1, 100_000, ""));
         int maxMessageSize = size(Keys.MAX_MESSAGE_SIZE, raw.values.get(Keys.MAX_MESSAGE_SIZE));
         Duration startupTimeout = duration(Keys.STARTUP_TIMEOUT, raw.values.get(Keys.STARTUP_TIMEOUT),
                 DEFAULT_STARTUP_TIMEOUT);

@@ -20,6 +20,7 @@ final class Keys {
     static final String SERVER_RESET_QUERY = "pool.server_reset_query";
     static final String SERVER_CONNECT_TIMEOUT = "pool.server_connect_timeout";
     static final String QUERY_WAIT_TIMEOUT = "pool.query_wait_timeout";
+    static final String MAX_PREPARED_STATEMENTS = "pool.max_prepared_statements";
     static final String MAX_MESSAGE_SIZE = "max_message_size";
     static final String STARTUP_TIMEOUT = "startup_timeout";
     static final String SHUTDOWN_TIMEOUT = "shutdown_timeout";
@@ -29,12 +30,13 @@ final class Keys {
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
     static final List<String> AUTH_FIELDS = List.of("users_file", "rules");
     static final List<String> POOL_FIELDS = List.of(
-            "mode", "size", "server_reset_query", "server_connect_timeout", "query_wait_timeout");
+            "mode", "size", "server_reset_query", "server_connect_timeout", "query_wait_timeout",
+            "max_prepared_statements");
 
     /** Keys with a single value, settable from every source (file, environment, command line). */
     static final List<String> OVERRIDABLE = List.of(
             LISTEN, PRIMARY, REPLICAS, USERS_FILE, POOL_MODE, POOL_SIZE, SERVER_RESET_QUERY,
-            SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
+            SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_PREPARED_STATEMENTS, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
             SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */

@@ -11,11 +11,14 @@ import java.time.Duration;
  *                             (empty: none)
  * @param serverConnectTimeout how long connecting and authenticating to a server may take
  * @param queryWaitTimeout     how long a client waits for a server connection before an error
+ * @param maxPreparedStatements in transaction pooling, most protocol-level prepared statements
+ *                             pgrelay keeps on one server connection (least recently used go)
  */
 public record PoolConfig(
         PoolMode mode,
         int size,
         String serverResetQuery,
         Duration serverConnectTimeout,
-        Duration queryWaitTimeout) {
+        Duration queryWaitTimeout,
+        int maxPreparedStatements) {
 }

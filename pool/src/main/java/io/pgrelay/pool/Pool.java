@@ -69,8 +69,9 @@ public final class Pool {
 
     /**
      * Leases a server connection opened with exactly {@code parameters}, so that the client's
-     * startup settings (and RESET) behave as if it were connected directly. The future fails with
-     * a {@link PoolException}.
+     * startup settings (and RESET) behave as if it were connected directly; in transaction
+     * pooling any connection of the pool, and new ones are opened with {@code parameters}. The
+     * future fails with a {@link PoolException}.
      */
     public Future<ServerConnection> lease(Map<String, String> parameters, BackendCredentials credentials) {
         Promise<ServerConnection> promise = loop.newPromise();
@@ -83,10 +84,23 @@ public final class Pool {
     }
 
     /**
-     * Takes a connection back from a client. A clean one is reset and pooled; one that is
-     * mid-transaction, mid-query or broken is closed, since no other client may inherit its state.
+     * Takes a connection back from a client. A clean one is pooled, through the reset query in
+     * session pooling; one that is mid-transaction, mid-query or broken is closed, since no other
+     * client may inherit its state.
      */
     public void release(ServerConnection server) {
+        release(server, !settings.transactionPooling());
+    }
+
+    /**
+     * Takes back a connection that carries session state no other client may inherit (a client
+     * pinned to it in transaction pooling): it is pooled only through the reset query.
+     */
+    public void releaseAfterReset(ServerConnection server) {
+        release(server, true);
+    }
+
+    private void release(ServerConnection server, boolean reset) {
         server.detach();
         if (server.state() == ServerState.CLOSED) {
             return;
@@ -97,10 +111,15 @@ public final class Pool {
             server.close();
             return;
         }
-        if (settings.resetQuery().isEmpty()) {
+        if (!reset) {
             resetDone(server);
-        } else {
+        } else if (!settings.resetQuery().isEmpty()) {
             server.reset(settings.resetQuery());
+        } else if (settings.transactionPooling()) {
+            // Nothing would clear what the pinned client left behind.
+            server.close();
+        } else {
+            resetDone(server);
         }
     }
 
@@ -211,7 +230,7 @@ public final class Pool {
         }
         for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
             ServerConnection server = it.next();
-            if (server.startupParameters().equals(waiter.parameters)) {
+            if (settings.transactionPooling() || server.startupParameters().equals(waiter.parameters)) {
                 it.remove();
                 server.transitionTo(ServerState.ACTIVE);
                 if (!waiter.promise.trySuccess(server)) {

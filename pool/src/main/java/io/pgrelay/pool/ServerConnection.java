@@ -12,6 +12,7 @@ import io.pgrelay.wire.message.backend.BackendMessage.ParameterStatus;
 import io.pgrelay.wire.message.backend.TransactionStatus;
 import io.pgrelay.wire.message.frontend.FrontendMessage;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -34,6 +35,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private final int secretKey;
     private final MessageFramer framer;
     private final long createdNanos = System.nanoTime();
+    private final ServerPreparedStatements prepared;
+    private final Map<String, String> sessionSettings = new HashMap<>();
 
     private Pool pool;
     private ServerState state = ServerState.CONNECTING;
@@ -45,7 +48,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private Runnable onIdle;
 
     ServerConnection(Channel channel, PoolKey key, Map<String, String> startupParameters,
-                     Map<String, String> parameterStatus, int processId, int secretKey, int maxMessageSize) {
+                     Map<String, String> parameterStatus, int processId, int secretKey, int maxMessageSize,
+                     int preparedStatementCapacity) {
         this.channel = channel;
         this.key = key;
         this.startupParameters = Collections.unmodifiableMap(new LinkedHashMap<>(startupParameters));
@@ -53,6 +57,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         this.processId = processId;
         this.secretKey = secretKey;
         this.framer = new MessageFramer(maxMessageSize, INSPECTED_TYPES);
+        this.prepared = new ServerPreparedStatements(preparedStatementCapacity);
     }
 
     public PoolKey key() {
@@ -71,6 +76,40 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** The server's current run-time parameters, as last reported by ParameterStatus. */
     public Map<String, String> parameterStatus() {
         return Collections.unmodifiableMap(parameterStatus);
+    }
+
+    /** The statements pgrelay prepared on this connection under its own names (transaction pooling). */
+    public ServerPreparedStatements prepared() {
+        return prepared;
+    }
+
+    /**
+     * The session settings the session layer applied here beyond the startup parameters, by
+     * setting name; the session layer owns the values. Emptied by the reset query.
+     */
+    public Map<String, String> sessionSettings() {
+        return sessionSettings;
+    }
+
+    /**
+     * Shows the listener these server message types whole, besides ReadyForQuery, ParameterStatus
+     * and ErrorResponse: a session that accounts for each response needs more of them.
+     */
+    public void inspect(String types) {
+        framer.inspect(INSPECTED_TYPES + types);
+    }
+
+    /**
+     * From {@link ServerListener#onServerMessage}: hands the listener the server bytes before the
+     * shown message now, so that it can send something of its own between them and the message.
+     */
+    public void forwardPreceding() {
+        framer.forwardPreceding();
+    }
+
+    /** Shows the listener every server message whole (while all output is pgrelay's own). */
+    public void inspectAll() {
+        framer.inspectAll();
     }
 
     /** The backend's own process id, for CancelRequest. */
@@ -124,6 +163,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     void detach() {
         listener = null;
+        framer.inspect(INSPECTED_TYPES);
     }
 
     /** Runs {@code action} once the server owes no more ReadyForQuery (the client is gone meanwhile). */
@@ -269,6 +309,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     key, processId, resetError != null ? resetError.message() : transactionStatus);
             close();
         } else if (pool != null) {
+            prepared.clear();
+            sessionSettings.clear();
             pool.resetDone(this);
         }
     }

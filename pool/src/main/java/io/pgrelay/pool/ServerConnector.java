@@ -242,7 +242,7 @@ public final class ServerConnector {
             done = true;
             framer.release();
             ServerConnection connection = new ServerConnection(ctx.channel(), key, parameters, parameterStatus,
-                    processId, secretKey, settings.maxMessageSize());
+                    processId, secretKey, settings.maxMessageSize(), settings.preparedStatementsPerServer());
             ctx.pipeline().replace(this, "server", connection);
             ctx.channel().config().setAutoRead(false);
             if (!promise.trySuccess(connection)) {

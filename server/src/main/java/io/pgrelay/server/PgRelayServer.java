@@ -7,7 +7,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.pgrelay.conf.ConfigException;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolMode;
 import io.pgrelay.failover.Topology;
@@ -46,15 +45,8 @@ public final class PgRelayServer implements AutoCloseable {
     private final Pools pools;
     private Channel listener;
 
-    /**
-     * @throws ConfigException for settings this version cannot honour, rather than quietly running
-     *     with other semantics
-     */
+    /** A daemon for {@code config}; nothing runs until {@link #start()}. */
     public PgRelayServer(PgRelayConfig config) {
-        if (config.pool().mode() != PoolMode.SESSION) {
-            throw new ConfigException("pool.mode: '" + config.pool().mode().configName()
-                    + "' pooling is not available in this version of pgrelay yet; use session");
-        }
         this.config = config;
         int threads = config.eventLoopThreads() > 0 ? config.eventLoopThreads() : Transport.defaultThreads();
         this.bossGroup = transport.newGroup(1, "pgrelay-accept");
@@ -65,12 +57,15 @@ public final class PgRelayServer implements AutoCloseable {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
+        boolean transactionPooling = config.pool().mode() == PoolMode.TRANSACTION;
         PoolSettings poolSettings = new PoolSettings(config.pool().size(), config.pool().serverResetQuery(),
-                config.pool().serverConnectTimeout(), config.pool().queryWaitTimeout(), config.maxMessageSize());
+                config.pool().serverConnectTimeout(), config.pool().queryWaitTimeout(), config.maxMessageSize(),
+                transactionPooling, config.pool().maxPreparedStatements());
         this.pools = new Pools(poolSettings, new ServerConnector(serverBootstrap, poolSettings));
         TopologyHolder topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
-                new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout());
+                new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
+                transactionPooling);
     }
 
     /** Binds the listen address; returns once pgrelay accepts connections. */

@@ -153,15 +153,6 @@ class CliIT {
     }
 
     @Test
-    void transactionPoolingIsRefusedUntilItIsImplemented() throws Exception {
-        Result r = RelayProcess.run("serve", "--listen", "127.0.0.1:" + RelayProcess.freePort(),
-                "--primary", "127.0.0.1:5432", "--pool-mode", "transaction");
-        assertEquals(78, r.exit(), r::toString);
-        assertTrue(r.stderr().contains("pool.mode: 'transaction' pooling is not available"), r::toString);
-        assertFalse(r.stderr().contains(RelayProcess.LISTENING), r::toString);
-    }
-
-    @Test
     void serveOnAPortInUseExits1NamingTheAddress() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             String address = "127.0.0.1:" + taken.getLocalPort();

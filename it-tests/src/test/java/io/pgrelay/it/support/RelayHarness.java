@@ -1,9 +1,12 @@
 package io.pgrelay.it.support;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.pgrelay.conf.ConfigLoader;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.it.fixture.PgCluster;
 import io.pgrelay.it.fixture.PgClusterSpec;
+import io.pgrelay.pool.Pool;
 import io.pgrelay.server.PgRelayServer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -139,6 +142,23 @@ public final class RelayHarness implements AutoCloseable {
     /** A superuser connection straight to the primary, bypassing pgrelay, for checks. */
     public Connection direct() throws SQLException {
         return cluster.primary().connect("postgres");
+    }
+
+    /**
+     * Waits until every client has left pgrelay and no server connection is leased, then asserts
+     * that they did: what a test that ran clients to completion leaves behind.
+     */
+    public void assertClientsGoneAndNothingLeased() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline && (!relay.services().clients().isEmpty() || leased() > 0)) {
+            Thread.sleep(50);
+        }
+        assertEquals(0, relay.services().clients().size(), "clients still in pgrelay");
+        assertEquals(0, leased(), "server connections still leased");
+    }
+
+    private int leased() {
+        return relay.services().pools().all().stream().mapToInt(Pool::active).sum();
     }
 
     /** Backends of {@code user} that PostgreSQL currently has, as seen in pg_stat_activity. */

@@ -15,12 +15,12 @@ import java.util.concurrent.TimeUnit;
  * output in files so that neither pipe can fill and stall it. A run that overstays is killed,
  * with its children, and reported with what it had printed.
  */
-final class ToolRunner {
+public final class ToolRunner {
     private ToolRunner() {
     }
 
     /** What a finished run left behind. */
-    record Result(List<String> command, int exitCode, String stdout, String stderr, Duration took) {
+    public record Result(List<String> command, int exitCode, String stdout, String stderr, Duration took) {
         @Override
         public String toString() {
             return String.join(" ", command) + "\nexit " + exitCode + " after " + took.toMillis() + "ms\n--- stdout\n"
@@ -32,7 +32,7 @@ final class ToolRunner {
      * Runs {@code tool args...} with the PG* variables of this JVM removed, {@code env} added,
      * messages in English and UTF-8 as client encoding.
      */
-    static Result run(Path tool, List<String> args, Map<String, String> env, Duration timeout)
+    public static Result run(Path tool, List<String> args, Map<String, String> env, Duration timeout)
             throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(tool.toString());

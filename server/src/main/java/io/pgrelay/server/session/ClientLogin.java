@@ -43,6 +43,8 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
     private StartupMessage startup;
     private AuthExchange auth;
     private Pool pool;
+    private Map<String, String> leaseParameters;
+    private SessionSettings settings;
     private ScheduledFuture<?> startupTimer;
 
     public ClientLogin(SessionServices services) {
@@ -194,7 +196,18 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
         }
         PoolKey key = new PoolKey(new ServerAddress(node.name(), node.host(), node.port()), startup.database(), startup.user());
         pool = services.pools().pool(channel.eventLoop(), key);
-        pool.lease(serverParameters(startup), auth.credentials()).addListener(this::onLeased);
+        leaseParameters = serverParameters(startup);
+        if (services.transactionPooling()) {
+            try {
+                settings = SessionSettings.fromStartup(startup.parameters());
+            } catch (WireException e) {
+                fatal(e.sqlState(), e.getMessage());
+                return;
+            }
+            // Servers are shared: each is opened plain and given a client's settings per lease.
+            leaseParameters = Map.of();
+        }
+        pool.lease(leaseParameters, auth.credentials()).addListener(this::onLeased);
     }
 
     /** The client's startup parameters that the server connection must be opened with. */
@@ -217,7 +230,8 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
             return;
         }
         state = ClientState.ACTIVE;
-        ClientSession session = new ClientSession(services, channel, pool, server, framer);
+        ClientSession session = new ClientSession(services, channel, pool, server, framer, leaseParameters,
+                auth.credentials(), settings);
         services.clients().remove(this);
         services.clients().add(session);
         channel.pipeline().replace(this, "session", session);

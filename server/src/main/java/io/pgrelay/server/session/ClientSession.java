@@ -4,7 +4,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.pgrelay.pool.BackendCredentials;
 import io.pgrelay.pool.Pool;
+import io.pgrelay.pool.PoolException;
 import io.pgrelay.pool.ServerConnection;
 import io.pgrelay.pool.ServerListener;
 import io.pgrelay.server.cancel.CancelRegistry;
@@ -14,59 +17,133 @@ import io.pgrelay.wire.codec.MessageFramer;
 import io.pgrelay.wire.message.backend.BackendMessage;
 import io.pgrelay.wire.message.backend.BackendMessage.ErrorResponse;
 import io.pgrelay.wire.message.backend.TransactionStatus;
+import io.pgrelay.wire.message.frontend.ExtendedQuery;
+import io.pgrelay.wire.message.frontend.FrontendMessage;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A logged-in client linked to its server connection: bytes flow both ways untouched, with
- * back-pressure, while pgrelay watches only what decides when the server is free (Query, Sync,
- * FunctionCall, Terminate from the client; ReadyForQuery, ErrorResponse from the server). Runs
- * on the client channel's event loop, which also serves the server connection, so its state
- * needs no locks.
+ * A logged-in client and the server connection that serves it: bytes flow both ways untouched,
+ * with back-pressure, while pgrelay watches only what decides when the server is free. Runs on
+ * the client channel's event loop, which also serves the server connection, so its state needs
+ * no locks.
+ *
+ * <p>In session pooling the client keeps one server until it leaves. In transaction pooling it
+ * leases a server when it sends something and gives it back at ReadyForQuery {@code I}; then
+ * pgrelay also keeps the client's settings and protocol-level prepared statements and brings
+ * each server it gets up to date (see {@link SessionSettings}, {@link PendingResponses}).
  */
 public final class ClientSession extends ClientHandler
         implements MessageFramer.Sink, ServerListener, CancelRegistry.Cancellable {
-    /** Watched client messages: the ones answered by ReadyForQuery, and Terminate. */
-    private static final String INSPECTED = "QSFX";
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    /** Watched client messages in session pooling: the ones answered by ReadyForQuery, and Terminate. */
+    private static final String SESSION_INSPECTED = "QSFX";
+    /** In transaction pooling also every extended-query message, to account for its answers. */
+    private static final String TRANSACTION_INSPECTED = "QSFXPBDECH";
+    /** Server messages that end the answer to a request, watched in transaction pooling. */
+    private static final String TRACKED_SERVER_TYPES = "123ntTCIs";
 
     private final Pool pool;
     private final MessageFramer framer;
+    private final boolean transactionPooling;
+    private final Map<String, String> leaseParameters;
+    private final BackendCredentials credentials;
+    private final SessionSettings settings;
+    private final PendingResponses pending = new PendingResponses();
+    private final Map<String, ClientStatement> statements = new HashMap<>();
+    /** Client bytes that arrived while no server was attached, in order. */
+    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private ServerConnection server;
     private CancelRegistry.Key cancelKey;
+    private boolean welcomed;
+    private boolean welcomeDue;
+    private boolean leasing;
     private boolean wroteToServer;
     private boolean terminateRequested;
     private boolean serverFatalSeen;
     private boolean closeWhenIdle;
+    /** Extended-query messages sent since the last Sync: the server must stay until it. */
+    private boolean batchOpen;
+    /** pgrelay answered a message of this batch with an error: drop the rest up to Sync. */
+    private boolean droppingUntilSync;
+    /** The server reported an error in this batch and ignores everything up to Sync. */
+    private boolean serverSkippingUntilSync;
+    private ErrorResponse settingsError;
 
-    ClientSession(SessionServices services, Channel channel, Pool pool, ServerConnection server, MessageFramer framer) {
+    ClientSession(SessionServices services, Channel channel, Pool pool, ServerConnection server, MessageFramer framer,
+                  Map<String, String> leaseParameters, BackendCredentials credentials, SessionSettings settings) {
         super(services, channel, ClientState.ACTIVE);
         this.pool = pool;
         this.server = server;
         this.framer = framer;
+        this.transactionPooling = settings != null;
+        this.leaseParameters = leaseParameters;
+        this.credentials = credentials;
+        this.settings = settings;
     }
 
     /**
      * Finishes the client's startup (ParameterStatus, pgrelay's own BackendKeyData,
-     * ReadyForQuery) and forwards what the client sent early; takes ownership of {@code early}.
+     * ReadyForQuery) once the server has the client's settings, then handles what the client
+     * sent early; takes ownership of {@code early}.
      */
     void start(ArrayDeque<ByteBuf> early) {
-        server.attach(this);
         cancelKey = services.cancels().register(this);
+        held.addAll(early);
+        early.clear();
+        framer.inspect(transactionPooling ? TRANSACTION_INSPECTED : SESSION_INSPECTED);
+        attach(server);
+        if (pending.isEmpty()) {
+            welcome();
+        }
+    }
+
+    private void welcome() {
+        welcomed = true;
         for (Map.Entry<String, String> p : server.parameterStatus().entrySet()) {
             write(new BackendMessage.ParameterStatus(p.getKey(), p.getValue()));
         }
         write(new BackendMessage.BackendKeyData(cancelKey.processId(), cancelKey.secretKey()));
         write(BackendMessage.ReadyForQuery.IDLE);
         channel.flush();
-        framer.inspect(INSPECTED);
-        List<ByteBuf> held = new ArrayList<>(early);
-        early.clear();
-        for (ByteBuf bytes : held) {
-            onBytes(bytes);
+        replayHeld();
+    }
+
+    /** Links {@code s} to this client and, in transaction pooling, sends it the client's settings. */
+    private void attach(ServerConnection s) {
+        server = s;
+        s.attach(this);
+        if (!transactionPooling) {
+            return;
+        }
+        s.inspect(TRACKED_SERVER_TYPES);
+        String sync = settings.syncQuery(s.sessionSettings());
+        if (sync != null) {
+            settings.applyTo(s.sessionSettings());
+            // Everything the server says until this query's ReadyForQuery is pgrelay's alone.
+            s.inspectAll();
+            pending.add(PendingResponses.QUERY | PendingResponses.OWN, null);
+            s.expectReadyForQuery();
+            ByteBuf out = channel.alloc().buffer(sync.length() + 8);
+            new FrontendMessage.Query(sync).encode(out);
+            s.write(out);
+            s.flush();
+        }
+    }
+
+    /** Feeds the bytes held while no server was attached, then lets the client be read again. */
+    private void replayHeld() {
+        while (!held.isEmpty() && server != null && welcomed && state == ClientState.ACTIVE) {
+            feed(held.poll());
         }
         flushToServer();
+        if (state == ClientState.ACTIVE && (server == null || server.channel().isWritable())) {
+            channel.config().setAutoRead(true);
+        }
+        releaseIfDone();
     }
 
     @Override
@@ -83,35 +160,255 @@ public final class ClientSession extends ClientHandler
             bytes.release();
             return;
         }
+        if (server == null && held.isEmpty() && isTerminate(bytes)) {
+            // Leaving between transactions: no server needs to hear of it.
+            bytes.release();
+            state = ClientState.CLOSED;
+            channel.close();
+            return;
+        }
+        if (server == null || !welcomed || !held.isEmpty()) {
+            held.add(bytes);
+            channel.config().setAutoRead(false);
+            if (server == null && !leasing) {
+                lease();
+            }
+            return;
+        }
+        feed(bytes);
+    }
+
+    private static boolean isTerminate(ByteBuf bytes) {
+        return bytes.readableBytes() == 5 && bytes.getByte(bytes.readerIndex()) == 'X'
+                && bytes.getInt(bytes.readerIndex() + 1) == 4;
+    }
+
+    private void feed(ByteBuf bytes) {
         try {
             framer.feed(bytes, this);
         } catch (WireException e) {
             fatal(e.sqlState(), e.getMessage());
             return;
         }
-        if (terminateRequested) {
+        if (terminateRequested && state == ClientState.ACTIVE) {
             flushToServer();
             state = ClientState.CLOSED;
             channel.close();
         }
     }
 
-    @Override
-    public boolean onMessage(byte type, ByteBuf buf, int start, int length) {
-        switch (type) {
-            case 'X' -> {
-                terminateRequested = true;
-                return false;
-            }
-            case 'Q', 'S', 'F' -> {
-                if (server != null) {
-                    server.expectReadyForQuery();
+    private void lease() {
+        leasing = true;
+        pool.lease(leaseParameters, credentials).addListener(this::onLeased);
+    }
+
+    private void onLeased(Future<? super ServerConnection> lease) {
+        leasing = false;
+        if (!lease.isSuccess()) {
+            if (state == ClientState.ACTIVE) {
+                Throwable cause = lease.cause();
+                if (cause instanceof PoolException pe && pe.serverError() != null) {
+                    closeWith(pe.serverError());
+                } else if (cause instanceof PoolException pe) {
+                    log.warn("no server connection for {}: {}", pool.key(), pe.getMessage());
+                    fatal(pe.sqlState(), pe.getMessage());
+                } else {
+                    fatal(SqlState.CONNECTION_FAILURE, "could not get a server connection: " + cause);
                 }
             }
+            return;
+        }
+        ServerConnection s = (ServerConnection) lease.getNow();
+        if (state != ClientState.ACTIVE) {
+            pool.release(s);
+            return;
+        }
+        attach(s);
+        replayHeld();
+    }
+
+    @Override
+    public boolean onMessage(byte type, ByteBuf buf, int start, int length) {
+        if (type == 'X') {
+            terminateRequested = true;
+            return false;
+        }
+        if (terminateRequested) {
+            return false;
+        }
+        if (!transactionPooling) {
+            if (type == 'Q' || type == 'S' || type == 'F') {
+                server.expectReadyForQuery();
+            }
+            return true;
+        }
+        if (type == 'S') {
+            droppingUntilSync = false;
+            serverSkippingUntilSync = false;
+            batchOpen = false;
+            server.expectReadyForQuery();
+            pending.add(PendingResponses.SYNC, null);
+            return true;
+        }
+        if (droppingUntilSync) {
+            return false;
+        }
+        if (serverSkippingUntilSync) {
+            // The server ignores it; nothing will answer it.
+            return true;
+        }
+        return switch (type) {
+            case 'Q', 'F' -> {
+                server.expectReadyForQuery();
+                pending.add(PendingResponses.QUERY, null);
+                yield true;
+            }
+            case 'P' -> onParse(buf, start, length);
+            case 'B' -> onBind(buf, start, length);
+            case 'D' -> onDescribe(buf, start, length);
+            case 'E' -> {
+                batchOpen = true;
+                pending.add(PendingResponses.EXECUTE, null);
+                yield true;
+            }
+            case 'C' -> onClose(buf, start, length);
             default -> {
+                batchOpen = true;
+                yield true;
+            }
+        };
+    }
+
+    private boolean onParse(ByteBuf buf, int start, int length) {
+        batchOpen = true;
+        String name = ExtendedQuery.parseName(buf, start, length);
+        if (name.isEmpty()) {
+            pending.add(PendingResponses.PARSE, null);
+            return true;
+        }
+        if (statements.containsKey(name)) {
+            droppingUntilSync = true;
+            addSynthetic(PendingResponses.SYNTHETIC_ERROR, BackendMessage.Errors.error(
+                    SqlState.DUPLICATE_PREPARED_STATEMENT, "prepared statement \"" + name + "\" already exists"));
+            return false;
+        }
+        byte[] body = ExtendedQuery.parseBody(buf, start, length);
+        ClientStatement statement = new ClientStatement(services.statementNames().nameFor(body), body);
+        statements.put(name, statement);
+        ParseUndo undo = new ParseUndo(name, statement, null);
+        if (server.prepared().contains(statement.serverName())) {
+            addSynthetic(PendingResponses.SYNTHETIC_PARSE_COMPLETE, undo);
+        } else {
+            framer.forwardPreceding();
+            prepareOnServer(statement, 0, name);
+        }
+        return false;
+    }
+
+    private boolean onBind(ByteBuf buf, int start, int length) {
+        batchOpen = true;
+        String name = ExtendedQuery.bindStatementName(buf, start, length);
+        ClientStatement statement = name.isEmpty() ? null : statements.get(name);
+        prepareForRewrite(statement);
+        if (statement == null) {
+            // Unnamed, or unknown: PostgreSQL answers with the client's own name.
+            pending.add(PendingResponses.BIND, null);
+            return true;
+        }
+        ByteBuf out = channel.alloc().buffer(length + 16);
+        ExtendedQuery.writeBindRenamed(out, buf, start, length, statement.serverName());
+        writeToServer(out);
+        pending.add(PendingResponses.BIND, null);
+        return false;
+    }
+
+    private boolean onDescribe(ByteBuf buf, int start, int length) {
+        batchOpen = true;
+        byte target = ExtendedQuery.target(buf, start);
+        if (target != 'S') {
+            pending.add(PendingResponses.DESCRIBE_PORTAL, null);
+            return true;
+        }
+        String name = ExtendedQuery.targetName(buf, start, length);
+        ClientStatement statement = name.isEmpty() ? null : statements.get(name);
+        prepareForRewrite(statement);
+        if (statement == null) {
+            pending.add(PendingResponses.DESCRIBE_STATEMENT, null);
+            return true;
+        }
+        ByteBuf out = channel.alloc().buffer(statement.serverName().length() + 8);
+        ExtendedQuery.writeTargeted(out, 'D', target, statement.serverName());
+        writeToServer(out);
+        pending.add(PendingResponses.DESCRIBE_STATEMENT, null);
+        return false;
+    }
+
+    private boolean onClose(ByteBuf buf, int start, int length) {
+        batchOpen = true;
+        byte target = ExtendedQuery.target(buf, start);
+        String name = target == 'S' ? ExtendedQuery.targetName(buf, start, length) : "";
+        if (name.isEmpty()) {
+            pending.add(PendingResponses.CLOSE, null);
+            return true;
+        }
+        // The server keeps the statement for other clients; for this one it is gone.
+        statements.remove(name);
+        addSynthetic(PendingResponses.SYNTHETIC_CLOSE_COMPLETE, null);
+        return false;
+    }
+
+    /** Before a rewritten message: sends what preceded it and prepares its statement where missing. */
+    private void prepareForRewrite(ClientStatement statement) {
+        if (statement == null) {
+            return;
+        }
+        framer.forwardPreceding();
+        if (!server.prepared().contains(statement.serverName())) {
+            prepareOnServer(statement, PendingResponses.OWN, null);
+        }
+    }
+
+    /** Sends a Parse of {@code statement} under its server name, closing the least recently used one if full. */
+    private void prepareOnServer(ClientStatement statement, int own, String clientName) {
+        String evicted = server.prepared().add(statement.serverName());
+        if (evicted != null) {
+            ByteBuf close = channel.alloc().buffer(evicted.length() + 8);
+            ExtendedQuery.writeTargeted(close, 'C', (byte) 'S', evicted);
+            writeToServer(close);
+            pending.add(PendingResponses.CLOSE | PendingResponses.OWN, null);
+        }
+        ByteBuf parse = channel.alloc().buffer(statement.body().length + statement.serverName().length() + 8);
+        ExtendedQuery.writeParse(parse, statement.serverName(), statement.body());
+        writeToServer(parse);
+        pending.add(PendingResponses.PARSE | own, new ParseUndo(clientName, statement, statement.serverName()));
+    }
+
+    private void addSynthetic(int kind, Object payload) {
+        boolean answerNow = pending.isEmpty();
+        pending.add(kind, payload);
+        if (answerNow) {
+            emitSynthetic();
+            channel.flush();
+        }
+    }
+
+    /** Sends pgrelay's own answers that are next in line. */
+    private void emitSynthetic() {
+        while (!pending.isEmpty() && PendingResponses.synthetic(pending.headKind())) {
+            int kind = pending.headKind();
+            Object payload = pending.headPayload();
+            pending.removeHead();
+            switch (kind) {
+                case PendingResponses.SYNTHETIC_PARSE_COMPLETE -> write(BackendMessage.ParseComplete.INSTANCE);
+                case PendingResponses.SYNTHETIC_CLOSE_COMPLETE -> write(BackendMessage.CloseComplete.INSTANCE);
+                default -> write((ErrorResponse) payload);
             }
         }
-        return !terminateRequested;
+    }
+
+    private void writeToServer(ByteBuf bytes) {
+        server.write(bytes);
+        wroteToServer = true;
     }
 
     @Override
@@ -147,25 +444,132 @@ public final class ClientSession extends ClientHandler
 
     @Override
     public boolean onServerMessage(byte type, ByteBuf buf, int start, int length) {
+        ErrorResponse error = null;
         if (type == 'E') {
-            ErrorResponse error = (ErrorResponse) BackendMessage.decode(buf, start, length);
+            error = (ErrorResponse) BackendMessage.decode(buf, start, length);
             serverFatalSeen |= error.isFatal();
         } else if (type == 'Z' && services.draining()) {
             closeWhenIdle = true;
         }
+        if (!transactionPooling || pending.isEmpty()) {
+            return true;
+        }
+        int kind = pending.headKind();
+        boolean own = (kind & PendingResponses.OWN) != 0;
+        int request = kind & ~PendingResponses.OWN;
+        if (error != null) {
+            return onServerError(error, request, own);
+        }
+        boolean ends = switch (type) {
+            case '1' -> request == PendingResponses.PARSE;
+            case '2' -> request == PendingResponses.BIND;
+            case '3' -> request == PendingResponses.CLOSE;
+            case 'T', 'n' -> request == PendingResponses.DESCRIBE_STATEMENT || request == PendingResponses.DESCRIBE_PORTAL;
+            case 'C', 'I', 's' -> request == PendingResponses.EXECUTE;
+            case 'Z' -> request == PendingResponses.SYNC || request == PendingResponses.QUERY;
+            default -> false;
+        };
+        if (!ends) {
+            return !own;
+        }
+        pending.removeHead();
+        if (own && request == PendingResponses.QUERY) {
+            settingsApplied();
+        }
+        if (!pending.isEmpty() && PendingResponses.synthetic(pending.headKind())) {
+            // pgrelay's own answers go right after this message, before anything behind it.
+            server.forwardPreceding();
+            if (!own) {
+                channel.write(buf.retainedSlice(start, length), channel.voidPromise());
+            }
+            emitSynthetic();
+            return false;
+        }
+        return !own;
+    }
+
+    /** The answer to pgrelay's settings query is complete. */
+    private void settingsApplied() {
+        server.inspect(TRACKED_SERVER_TYPES);
+        if (!welcomed) {
+            welcomeDue = true;
+        }
+    }
+
+    private boolean onServerError(ErrorResponse error, int request, boolean own) {
+        if (request == PendingResponses.QUERY) {
+            if (own) {
+                settingsError = error;
+                return false;
+            }
+            return true;
+        }
+        if (request == PendingResponses.SYNC) {
+            return true;
+        }
+        // An extended-query request failed: the server skips everything up to the next Sync.
+        undo(pending.headPayload());
+        pending.removeHead();
+        while (!pending.isEmpty() && (pending.headKind() & ~PendingResponses.OWN) != PendingResponses.SYNC) {
+            undo(pending.headPayload());
+            pending.removeHead();
+        }
+        if (pending.isEmpty()) {
+            serverSkippingUntilSync = true;
+        }
         return true;
+    }
+
+    /** A Parse that did not happen: forget what it would have created. */
+    private void undo(Object payload) {
+        if (payload instanceof ParseUndo u) {
+            if (u.clientName() != null && statements.get(u.clientName()) == u.statement()) {
+                statements.remove(u.clientName());
+            }
+            if (u.serverName() != null && server != null) {
+                server.prepared().remove(u.serverName());
+            }
+        }
     }
 
     @Override
     public void onServerReadComplete() {
+        if (settingsError != null) {
+            ErrorResponse e = settingsError;
+            ServerConnection s = server;
+            server = null;
+            s.close();
+            log.warn("could not apply the settings of client {} on server {}: {}", channel.remoteAddress(), s, e.message());
+            fatal(SqlState.CONNECTION_FAILURE, "pgrelay could not apply this session's settings on a server connection: "
+                    + e.message());
+            return;
+        }
+        if (welcomeDue) {
+            welcomeDue = false;
+            welcome();
+        }
         channel.flush();
         if (closeWhenIdle && idleBetweenTransactions()) {
             fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command");
             return;
         }
-        if (!channel.isWritable() && server != null) {
+        releaseIfDone();
+        if (server != null && !channel.isWritable()) {
             server.channel().config().setAutoRead(false);
         }
+    }
+
+    /** In transaction pooling: gives the server back once the client's transaction and batch are over. */
+    private void releaseIfDone() {
+        if (!transactionPooling || server == null || state != ClientState.ACTIVE || !welcomed || batchOpen
+                || !pending.isEmpty() || server.busy() || server.transactionStatus() != TransactionStatus.IDLE
+                || !framer.atMessageBoundary()) {
+            return;
+        }
+        ServerConnection s = server;
+        server = null;
+        flushToServer();
+        pool.release(s);
     }
 
     @Override
@@ -239,6 +643,9 @@ public final class ClientSession extends ClientHandler
         services.clients().remove(this);
         services.cancels().unregister(cancelKey);
         framer.release();
+        held.forEach(ByteBuf::release);
+        held.clear();
+        pending.clear();
         ServerConnection s = server;
         server = null;
         if (s != null) {
@@ -250,5 +657,9 @@ public final class ClientSession extends ClientHandler
             }
         }
         ctx.fireChannelInactive();
+    }
+
+    /** What a Parse would have created, to forget if it fails or the server skips it. */
+    private record ParseUndo(String clientName, ClientStatement statement, String serverName) {
     }
 }

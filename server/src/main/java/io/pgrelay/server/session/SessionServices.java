@@ -19,17 +19,20 @@ public final class SessionServices {
     private final CancelRegistry cancels;
     private final int maxMessageSize;
     private final Duration startupTimeout;
+    private final boolean transactionPooling;
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
+    private final ServerStatementNames statementNames = new ServerStatementNames();
     private volatile boolean draining;
 
     public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
-                           int maxMessageSize, Duration startupTimeout) {
+                           int maxMessageSize, Duration startupTimeout, boolean transactionPooling) {
         this.auth = auth;
         this.pools = pools;
         this.router = router;
         this.cancels = cancels;
         this.maxMessageSize = maxMessageSize;
         this.startupTimeout = startupTimeout;
+        this.transactionPooling = transactionPooling;
     }
 
     public ClientAuth auth() {
@@ -54,6 +57,16 @@ public final class SessionServices {
 
     public Duration startupTimeout() {
         return startupTimeout;
+    }
+
+    /** pgrelay's names for prepared statements on servers (transaction pooling). */
+    public ServerStatementNames statementNames() {
+        return statementNames;
+    }
+
+    /** True when clients share server connections transaction by transaction. */
+    public boolean transactionPooling() {
+        return transactionPooling;
     }
 
     /** The live client connections, logging in or logged in. */

@@ -25,7 +25,8 @@ public final class MessageFramer {
         /**
          * Shows one whole inspected message, the type byte at {@code start}. The buffer is only
          * valid during the call, and bytes before the message may not have been forwarded yet:
-         * record what to do and act once {@link #feed} returns.
+         * record what to do and act once {@link #feed} returns, or call
+         * {@link MessageFramer#forwardPreceding} first when something must be sent in between.
          *
          * @return true to forward the message with the stream, false to drop it
          */
@@ -39,6 +40,11 @@ public final class MessageFramer {
     private final boolean[] inspected = new boolean[256];
     private ByteBuf pending;
     private int passThroughRemaining;
+    /** While {@link #scan} shows a message: the buffer, where its unforwarded run starts, the message. */
+    private ByteBuf scanning;
+    private int scanRunStart;
+    private int scanMessageStart;
+    private Sink scanSink;
 
     /**
      * @param maxMessageSize largest accepted message length (the int32 after the type byte)
@@ -56,11 +62,27 @@ public final class MessageFramer {
         return framer;
     }
 
+    /** Shows every message whole from now on, e.g. while a proxy must account for each one. */
+    public void inspectAll() {
+        java.util.Arrays.fill(inspected, true);
+    }
+
     /** Replaces the inspected set, e.g. when a connection leaves its authentication phase. */
     public void inspect(String inspectedTypes) {
         java.util.Arrays.fill(inspected, false);
         for (int i = 0; i < inspectedTypes.length(); i++) {
             inspected[inspectedTypes.charAt(i) & 0xFF] = true;
+        }
+    }
+
+    /**
+     * Called from {@link Sink#onMessage}: forwards the bytes that came before the shown message
+     * now, so that the sink can send something of its own between them and the message.
+     */
+    public void forwardPreceding() {
+        if (scanning != null) {
+            forwardRun(scanning, scanRunStart, scanMessageStart, scanSink);
+            scanRunStart = scanMessageStart;
         }
     }
 
@@ -126,7 +148,19 @@ public final class MessageFramer {
                 stash(in, idx, end);
                 return false;
             } else {
-                if (!sink.onMessage(type, in, idx, total)) {
+                scanning = in;
+                scanRunStart = runStart;
+                scanMessageStart = idx;
+                scanSink = sink;
+                boolean keep;
+                try {
+                    keep = sink.onMessage(type, in, idx, total);
+                } finally {
+                    scanning = null;
+                    scanSink = null;
+                }
+                runStart = scanRunStart;
+                if (!keep) {
                     forwardRun(in, runStart, idx, sink);
                     runStart = idx + total;
                 }

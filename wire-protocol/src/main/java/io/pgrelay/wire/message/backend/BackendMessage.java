@@ -116,6 +116,36 @@ public sealed interface BackendMessage {
         }
     }
 
+    /** ParseComplete. */
+    enum ParseComplete implements BackendMessage {
+        INSTANCE;
+
+        @Override
+        public void encode(ByteBuf out) {
+            out.writeByte('1').writeInt(4);
+        }
+    }
+
+    /** CloseComplete. */
+    enum CloseComplete implements BackendMessage {
+        INSTANCE;
+
+        @Override
+        public void encode(ByteBuf out) {
+            out.writeByte('3').writeInt(4);
+        }
+    }
+
+    /** CommandComplete with its command tag, e.g. {@code DEALLOCATE}. */
+    record CommandComplete(String tag) implements BackendMessage {
+        @Override
+        public void encode(ByteBuf out) {
+            int length = Frames.begin(out, 'C');
+            Frames.writeCString(out, tag);
+            Frames.end(out, length);
+        }
+    }
+
     /** NegotiateProtocolVersion: the newest minor version supported and the options not recognized. */
     record NegotiateProtocolVersion(int newestMinorVersion, List<String> unrecognizedOptions) implements BackendMessage {
         public NegotiateProtocolVersion {
