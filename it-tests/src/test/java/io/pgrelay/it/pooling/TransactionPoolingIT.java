@@ -220,4 +220,92 @@ class TransactionPoolingIT {
             pool.shutdownNow();
         }
     }
+
+    /**
+     * The issue's bar: prepared statements over 200 transactions that the pool spreads over its
+     * servers, with a search_path set once in force in every one of them.
+     */
+    @Test
+    void setOnceStaysInForceOnEveryServer() throws Exception {
+        Set<Integer> pids = new HashSet<>();
+        try (Connection x = connect(prepared()); Connection y = h.connect(); Statement yst = y.createStatement()) {
+            try (Statement st = x.createStatement()) {
+                st.execute("SET search_path TO s1");
+            }
+            try (PreparedStatement ps = x.prepareStatement("SELECT pg_backend_pid(), current_schema(), v, ?::int FROM marker")) {
+                for (int i = 0; i < 200; i++) {
+                    if (i % 4 == 1) {
+                        y.setAutoCommit(false);
+                        yst.execute("SELECT 1");
+                    } else if (i % 4 == 3) {
+                        y.commit();
+                        y.setAutoCommit(true);
+                    }
+                    ps.setInt(1, i);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        assertTrue(rs.next());
+                        pids.add(rs.getInt(1));
+                        assertEquals("s1", rs.getString(2));
+                        assertEquals("in s1", rs.getString(3));
+                        assertEquals(i, rs.getInt(4));
+                    }
+                }
+            }
+        }
+        assertEquals(2, pids.size(), "the transactions ran on both servers: " + pids);
+    }
+
+    /** SET is transactional: one inside a rolled-back transaction is not carried to the next server. */
+    @Test
+    void setInARolledBackTransactionIsForgotten() throws Exception {
+        try (Connection x = h.connect(); Connection y = h.connect(); Statement st = x.createStatement();
+             Statement yst = y.createStatement()) {
+            x.setAutoCommit(false);
+            st.execute("SET search_path TO s1");
+            x.rollback();
+            x.setAutoCommit(true);
+            for (int i = 0; i < 10; i++) {
+                y.setAutoCommit(i % 2 == 0);
+                yst.execute("SELECT 1");
+                try (ResultSet rs = st.executeQuery("SELECT current_schema()")) {
+                    rs.next();
+                    assertEquals("public", rs.getString(1));
+                }
+                if (i % 2 == 1) {
+                    y.commit();
+                }
+            }
+        }
+    }
+
+    /** A temporary table cannot travel: its client keeps its server, and the others share the rest. */
+    @Test
+    void temporaryTablePinsTheClientToItsServer() throws Exception {
+        try (Connection x = h.connect(); Connection y = h.connect(); Statement st = x.createStatement();
+             Statement yst = y.createStatement()) {
+            st.execute("CREATE TEMP TABLE scratch (n int)");
+            Set<Integer> pids = new HashSet<>();
+            for (int i = 0; i < 20; i++) {
+                st.execute("INSERT INTO scratch VALUES (" + i + ")");
+                try (ResultSet rs = st.executeQuery("SELECT pg_backend_pid(), count(*) FROM scratch")) {
+                    rs.next();
+                    pids.add(rs.getInt(1));
+                    assertEquals(i + 1, rs.getInt(2));
+                }
+                try (ResultSet rs = yst.executeQuery("SELECT 1")) {
+                    assertTrue(rs.next());
+                }
+            }
+            assertEquals(1, pids.size(), "pinned to one server: " + pids);
+        }
+        // Its server went back through DISCARD ALL: nobody else sees the temporary table.
+        try (Connection z = h.connect(); Statement st = z.createStatement()) {
+            for (int i = 0; i < 4; i++) {
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_tables WHERE tablename = 'scratch'")) {
+                    rs.next();
+                    assertEquals(0, rs.getInt(1));
+                }
+            }
+        }
+    }
 }

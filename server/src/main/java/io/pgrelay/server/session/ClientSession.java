@@ -10,6 +10,11 @@ import io.pgrelay.pool.Pool;
 import io.pgrelay.pool.PoolException;
 import io.pgrelay.pool.ServerConnection;
 import io.pgrelay.pool.ServerListener;
+import io.pgrelay.router.sql.SessionEffect;
+import io.pgrelay.router.sql.SqlAnalysis;
+import io.pgrelay.router.sql.SqlLexer;
+import io.pgrelay.router.sql.StatementInfo;
+import io.pgrelay.router.sql.StatementKind;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.wire.SqlState;
 import io.pgrelay.wire.WireException;
@@ -21,6 +26,7 @@ import io.pgrelay.wire.message.frontend.ExtendedQuery;
 import io.pgrelay.wire.message.frontend.FrontendMessage;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +58,7 @@ public final class ClientSession extends ClientHandler
     private final Map<String, String> leaseParameters;
     private final BackendCredentials credentials;
     private final SessionSettings settings;
+    private final SessionEffects effects;
     private final PendingResponses pending = new PendingResponses();
     private final Map<String, ClientStatement> statements = new HashMap<>();
     /** Client bytes that arrived while no server was attached, in order. */
@@ -72,6 +79,9 @@ public final class ClientSession extends ClientHandler
     /** The server reported an error in this batch and ignores everything up to Sync. */
     private boolean serverSkippingUntilSync;
     private ErrorResponse settingsError;
+    private List<SessionEffect> unnamedEffects = SessionEffect.NONE;
+    private boolean unnamedRollsBack;
+    private boolean pinLogged;
 
     ClientSession(SessionServices services, Channel channel, Pool pool, ServerConnection server, MessageFramer framer,
                   Map<String, String> leaseParameters, BackendCredentials credentials, SessionSettings settings) {
@@ -83,6 +93,7 @@ public final class ClientSession extends ClientHandler
         this.leaseParameters = leaseParameters;
         this.credentials = credentials;
         this.settings = settings;
+        this.effects = settings == null ? null : new SessionEffects(settings);
     }
 
     /**
@@ -258,7 +269,8 @@ public final class ClientSession extends ClientHandler
             return true;
         }
         return switch (type) {
-            case 'Q', 'F' -> {
+            case 'Q' -> onQuery(buf, start, length);
+            case 'F' -> {
                 server.expectReadyForQuery();
                 pending.add(PendingResponses.QUERY, null);
                 yield true;
@@ -279,10 +291,63 @@ public final class ClientSession extends ClientHandler
         };
     }
 
+    private boolean onQuery(ByteBuf buf, int start, int length) {
+        SqlAnalysis analysis = SqlText.analyze(buf, start + 5, length - 6);
+        List<SessionEffect> fx = analysis.effects();
+        if (!fx.isEmpty()) {
+            if (fx.size() == 1 && analysis.statements().size() == 1 && fx.get(0) instanceof SessionEffect.DeallocatePrepared d
+                    && statements.remove(d.name()) != null) {
+                // A protocol-level statement by name: pgrelay holds it, the server knows it by another name.
+                addSynthetic(PendingResponses.SYNTHETIC_COMMAND, "DEALLOCATE");
+                return false;
+            }
+            forgetStatementsIfDeallocated(fx);
+        }
+        sentEffects(fx, rollsBack(analysis));
+        server.expectReadyForQuery();
+        pending.add(PendingResponses.QUERY, null);
+        return true;
+    }
+
+    /** DEALLOCATE ALL and DISCARD ALL drop every prepared statement on the server, pgrelay's own too. */
+    private void forgetStatementsIfDeallocated(List<SessionEffect> fx) {
+        for (SessionEffect e : fx) {
+            if (e instanceof SessionEffect.DeallocateAll || e instanceof SessionEffect.DiscardAll) {
+                statements.clear();
+                server.prepared().clear();
+            }
+        }
+    }
+
+    private static boolean rollsBack(SqlAnalysis analysis) {
+        for (StatementInfo s : analysis.statements()) {
+            if (s.kind() == StatementKind.ROLLBACK) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void sentEffects(List<SessionEffect> fx, boolean rollsBack) {
+        if (fx.isEmpty() && !rollsBack) {
+            return;
+        }
+        effects.sent(fx, rollsBack);
+        if (effects.pinReason() != null && !pinLogged) {
+            pinLogged = true;
+            log.info("client {} keeps server {} until it disconnects: {}", channel.remoteAddress(), server,
+                    effects.pinReason());
+        }
+    }
+
     private boolean onParse(ByteBuf buf, int start, int length) {
         batchOpen = true;
         String name = ExtendedQuery.parseName(buf, start, length);
         if (name.isEmpty()) {
+            int from = ExtendedQuery.queryStart(buf, start, length);
+            SqlAnalysis analysis = SqlText.analyze(buf, from, ExtendedQuery.queryEnd(buf, start, length) - from);
+            unnamedEffects = analysis.effects();
+            unnamedRollsBack = rollsBack(analysis);
             pending.add(PendingResponses.PARSE, null);
             return true;
         }
@@ -293,7 +358,9 @@ public final class ClientSession extends ClientHandler
             return false;
         }
         byte[] body = ExtendedQuery.parseBody(buf, start, length);
-        ClientStatement statement = new ClientStatement(services.statementNames().nameFor(body), body);
+        SqlAnalysis analysis = SqlLexer.analyze(body, 0, ExtendedQuery.queryLength(body));
+        ClientStatement statement = new ClientStatement(services.statementNames().nameFor(body), body,
+                analysis.effects(), rollsBack(analysis));
         statements.put(name, statement);
         ParseUndo undo = new ParseUndo(name, statement, null);
         if (server.prepared().contains(statement.serverName())) {
@@ -309,6 +376,11 @@ public final class ClientSession extends ClientHandler
         batchOpen = true;
         String name = ExtendedQuery.bindStatementName(buf, start, length);
         ClientStatement statement = name.isEmpty() ? null : statements.get(name);
+        if (name.isEmpty()) {
+            sentEffects(unnamedEffects, unnamedRollsBack);
+        } else if (statement != null) {
+            sentEffects(statement.effects(), statement.rollsBack());
+        }
         prepareForRewrite(statement);
         if (statement == null) {
             // Unnamed, or unknown: PostgreSQL answers with the client's own name.
@@ -401,6 +473,10 @@ public final class ClientSession extends ClientHandler
             switch (kind) {
                 case PendingResponses.SYNTHETIC_PARSE_COMPLETE -> write(BackendMessage.ParseComplete.INSTANCE);
                 case PendingResponses.SYNTHETIC_CLOSE_COMPLETE -> write(BackendMessage.CloseComplete.INSTANCE);
+                case PendingResponses.SYNTHETIC_COMMAND -> {
+                    write(new BackendMessage.CommandComplete((String) payload));
+                    write(new BackendMessage.ReadyForQuery(server != null ? server.transactionStatus() : TransactionStatus.IDLE));
+                }
                 default -> write((ErrorResponse) payload);
             }
         }
@@ -458,7 +534,14 @@ public final class ClientSession extends ClientHandler
         boolean own = (kind & PendingResponses.OWN) != 0;
         int request = kind & ~PendingResponses.OWN;
         if (error != null) {
+            if (!own) {
+                effects.error();
+            }
             return onServerError(error, request, own);
+        }
+        if (type == 'Z' && !own && effects.readyForQuery(TransactionStatus.of(buf.getByte(start + 5)))) {
+            // The server ran the client's SETs: it now has the client's settings.
+            settings.applyTo(server.sessionSettings());
         }
         boolean ends = switch (type) {
             case '1' -> request == PendingResponses.PARSE;
@@ -562,6 +645,7 @@ public final class ClientSession extends ClientHandler
     /** In transaction pooling: gives the server back once the client's transaction and batch are over. */
     private void releaseIfDone() {
         if (!transactionPooling || server == null || state != ClientState.ACTIVE || !welcomed || batchOpen
+                || effects.pinReason() != null
                 || !pending.isEmpty() || server.busy() || server.transactionStatus() != TransactionStatus.IDLE
                 || !framer.atMessageBoundary()) {
             return;
@@ -652,6 +736,8 @@ public final class ClientSession extends ClientHandler
             if (s.busy()) {
                 // The client left mid-query: stop the query rather than let it run for no one.
                 pool.releaseWhenIdle(s, () -> services.cancels().send(cancelTarget(s)));
+            } else if (effects != null && effects.pinReason() != null) {
+                pool.releaseAfterReset(s);
             } else {
                 pool.release(s);
             }

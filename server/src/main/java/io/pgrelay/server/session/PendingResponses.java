@@ -34,6 +34,8 @@ final class PendingResponses {
     static final int SYNTHETIC_CLOSE_COMPLETE = 10;
     /** No server answer: pgrelay sends the payload (an ErrorResponse) when the entry comes up. */
     static final int SYNTHETIC_ERROR = 11;
+    /** No server answer: pgrelay sends CommandComplete with the payload as tag, then ReadyForQuery. */
+    static final int SYNTHETIC_COMMAND = 12;
     /** Flag: a request pgrelay added; the client must not see its answers. */
     static final int OWN = 0x100;
 
@@ -56,9 +58,6 @@ final class PendingResponses {
         return size == 0;
     }
 
-    int size() {
-        return size;
-    }
 
     /** The kind of the oldest entry, flags included; only when not empty. */
     int headKind() {
@@ -75,16 +74,6 @@ final class PendingResponses {
         size--;
     }
 
-    /** True when a Sync is among the entries. */
-    boolean containsSync() {
-        for (int n = 0; n < size; n++) {
-            if (kinds[(head + n) & (kinds.length - 1)] == SYNC) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     void clear() {
         Arrays.fill(payloads, null);
         head = 0;
@@ -94,11 +83,6 @@ final class PendingResponses {
     static boolean synthetic(int kind) {
         int k = kind & ~OWN;
         return k >= SYNTHETIC_PARSE_COMPLETE;
-    }
-
-    static boolean extended(int kind) {
-        int k = kind & ~OWN;
-        return k != SYNC && k != QUERY;
     }
 
     private void grow() {

@@ -200,6 +200,32 @@ class MessageFramerTest {
         sink.assertMessages(TERMINATE);
     }
 
+    /** What a proxy inserts before a shown message, after {@link MessageFramer#forwardPreceding}. */
+    private static final byte[] INSERTED = message('1', new byte[0]);
+
+    @ParameterizedTest(name = "keep the shown message: {0}")
+    @ValueSource(booleans = {true, false})
+    void bytesCanBeInsertedBeforeAShownMessageAtEverySplit(boolean keepIt) {
+        for (int split = 0; split <= Q_X_Q.length; split++) {
+            MessageFramer framer = new MessageFramer(MAX, "X");
+            Sink sink = new Sink(type -> keepIt) {
+                @Override
+                public boolean onMessage(byte type, ByteBuf buf, int start, int length) {
+                    framer.forwardPreceding();
+                    forwarded.writeBytes(INSERTED);
+                    return super.onMessage(type, buf, start, length);
+                }
+            };
+
+            sink.feed(framer, alloc.wrap(Q_X_Q, 0, split));
+            sink.feed(framer, alloc.wrap(Q_X_Q, split, Q_X_Q.length));
+
+            byte[] expected = keepIt ? concat(QUERY_1, INSERTED, TERMINATE, QUERY_2) : concat(QUERY_1, INSERTED, QUERY_2);
+            assertBytes(expected, sink.forwardedBytes());
+            sink.assertMessages("split at " + split, TERMINATE);
+        }
+    }
+
     @Test
     void droppingTheOnlyMessageForwardsNothing() {
         MessageFramer framer = new MessageFramer(MAX, "X");
@@ -433,7 +459,7 @@ class MessageFramerTest {
     // ---- the sink -----------------------------------------------------------------------------
 
     /** Copies and releases what it is given; records inspected messages and which feed saw them. */
-    private static final class Sink implements MessageFramer.Sink {
+    private static class Sink implements MessageFramer.Sink {
         final Predicate<Byte> keep;
         final ByteArrayOutputStream forwarded = new ByteArrayOutputStream();
         final List<ByteBuf> forwardedBuffers = new ArrayList<>();

@@ -24,6 +24,16 @@ public final class ExtendedQuery {
         return Frames.readCString(buf, start + HEADER, start + length);
     }
 
+    /** Where the query text of a Parse starts. */
+    public static int queryStart(ByteBuf buf, int start, int length) {
+        return nameEnd(buf, start + HEADER, start + length) + 1;
+    }
+
+    /** Where the query text of a Parse ends (its terminating zero byte). */
+    public static int queryEnd(ByteBuf buf, int start, int length) {
+        return nameEnd(buf, queryStart(buf, start, length), start + length);
+    }
+
     /** The bytes of a Parse after its name: query text, parameter count and types. */
     public static byte[] parseBody(ByteBuf buf, int start, int length) {
         int end = start + length;
