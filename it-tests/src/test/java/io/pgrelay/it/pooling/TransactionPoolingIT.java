@@ -73,13 +73,7 @@ class TransactionPoolingIT {
              PreparedStatement ps = x.prepareStatement("SELECT pg_backend_pid(), ?::int * 2");
              Statement yst = y.createStatement()) {
             for (int i = 0; i < 200; i++) {
-                if (i % 4 == 1) {
-                    y.setAutoCommit(false);
-                    yst.execute("SELECT 1");
-                } else if (i % 4 == 3) {
-                    y.commit();
-                    y.setAutoCommit(true);
-                }
+                holdAServerHalfTheTime(y, yst, i);
                 ps.setInt(1, i);
                 try (ResultSet rs = ps.executeQuery()) {
                     assertTrue(rs.next());
@@ -90,6 +84,17 @@ class TransactionPoolingIT {
         }
         assertEquals(2, pids.size(), "the statement ran on both servers: " + pids);
         assertTrue(h.backendsOf("app") <= POOL_SIZE);
+    }
+
+    /** Step {@code i} of a loop: another client opens a transaction (taking a server) or ends it, in turn. */
+    private static void holdAServerHalfTheTime(Connection y, Statement yst, int i) throws SQLException {
+        if (i % 4 == 1) {
+            y.setAutoCommit(false);
+            yst.execute("SELECT 1");
+        } else if (i % 4 == 3) {
+            y.commit();
+            y.setAutoCommit(true);
+        }
     }
 
     /** More statements than max_prepared_statements: the least recently used are closed and re-prepared. */
@@ -234,13 +239,7 @@ class TransactionPoolingIT {
             }
             try (PreparedStatement ps = x.prepareStatement("SELECT pg_backend_pid(), current_schema(), v, ?::int FROM marker")) {
                 for (int i = 0; i < 200; i++) {
-                    if (i % 4 == 1) {
-                        y.setAutoCommit(false);
-                        yst.execute("SELECT 1");
-                    } else if (i % 4 == 3) {
-                        y.commit();
-                        y.setAutoCommit(true);
-                    }
+                    holdAServerHalfTheTime(y, yst, i);
                     ps.setInt(1, i);
                     try (ResultSet rs = ps.executeQuery()) {
                         assertTrue(rs.next());
