@@ -25,6 +25,11 @@ final class Binder {
     private static final PoolMode DEFAULT_POOL_MODE = PoolMode.SESSION;
     private static final int DEFAULT_POOL_SIZE = 20;
     private static final int DEFAULT_MAX_PREPARED_STATEMENTS = 200;
+    private static final int DEFAULT_MAX_CLIENT_CONN = 10_000;
+    private static final Duration DEFAULT_RESERVE_POOL_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration DEFAULT_SERVER_IDLE_TIMEOUT = Duration.ofMinutes(10);
+    private static final Duration DEFAULT_SERVER_LIFETIME = Duration.ofHours(1);
+    private static final Duration DEFAULT_SERVER_CHECK_DELAY = Duration.ofSeconds(30);
     private static final String DEFAULT_SERVER_RESET_QUERY = "DISCARD ALL";
     private static final Duration DEFAULT_SERVER_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration DEFAULT_QUERY_WAIT_TIMEOUT = Duration.ofSeconds(120);
@@ -66,7 +71,18 @@ final class Binder {
                         DEFAULT_SERVER_CONNECT_TIMEOUT),
                 duration(Keys.QUERY_WAIT_TIMEOUT, raw.values.get(Keys.QUERY_WAIT_TIMEOUT), DEFAULT_QUERY_WAIT_TIMEOUT),
                 integer(Keys.MAX_PREPARED_STATEMENTS, raw.values.get(Keys.MAX_PREPARED_STATEMENTS),
-                        DEFAULT_MAX_PREPARED_STATEMENTS, 1, 100_000, ""));
+                        DEFAULT_MAX_PREPARED_STATEMENTS, 1, 100_000, ""),
+                integer(Keys.MIN_POOL_SIZE, raw.values.get(Keys.MIN_POOL_SIZE), 0, 0, 10_000, ""),
+                integer(Keys.RESERVE_POOL_SIZE, raw.values.get(Keys.RESERVE_POOL_SIZE), 0, 0, 10_000, ""),
+                duration(Keys.RESERVE_POOL_TIMEOUT, raw.values.get(Keys.RESERVE_POOL_TIMEOUT), DEFAULT_RESERVE_POOL_TIMEOUT),
+                integer(Keys.MAX_CLIENT_CONN, raw.values.get(Keys.MAX_CLIENT_CONN), DEFAULT_MAX_CLIENT_CONN, 1, 1_000_000, ""),
+                duration(Keys.SERVER_IDLE_TIMEOUT, raw.values.get(Keys.SERVER_IDLE_TIMEOUT), DEFAULT_SERVER_IDLE_TIMEOUT),
+                duration(Keys.SERVER_LIFETIME, raw.values.get(Keys.SERVER_LIFETIME), DEFAULT_SERVER_LIFETIME),
+                duration(Keys.SERVER_CHECK_DELAY, raw.values.get(Keys.SERVER_CHECK_DELAY), DEFAULT_SERVER_CHECK_DELAY));
+        if (pool.minPoolSize() > pool.size()) {
+            problems.add(Keys.MIN_POOL_SIZE + ": " + pool.minPoolSize() + " is larger than " + Keys.POOL_SIZE + " "
+                    + pool.size() + "; make it at most " + pool.size());
+        }
         int maxMessageSize = size(Keys.MAX_MESSAGE_SIZE, raw.values.get(Keys.MAX_MESSAGE_SIZE));
         Duration startupTimeout = duration(Keys.STARTUP_TIMEOUT, raw.values.get(Keys.STARTUP_TIMEOUT),
                 DEFAULT_STARTUP_TIMEOUT);

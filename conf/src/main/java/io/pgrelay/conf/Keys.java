@@ -21,6 +21,13 @@ final class Keys {
     static final String SERVER_CONNECT_TIMEOUT = "pool.server_connect_timeout";
     static final String QUERY_WAIT_TIMEOUT = "pool.query_wait_timeout";
     static final String MAX_PREPARED_STATEMENTS = "pool.max_prepared_statements";
+    static final String MIN_POOL_SIZE = "pool.min_pool_size";
+    static final String RESERVE_POOL_SIZE = "pool.reserve_pool_size";
+    static final String RESERVE_POOL_TIMEOUT = "pool.reserve_pool_timeout";
+    static final String MAX_CLIENT_CONN = "pool.max_client_conn";
+    static final String SERVER_IDLE_TIMEOUT = "pool.server_idle_timeout";
+    static final String SERVER_LIFETIME = "pool.server_lifetime";
+    static final String SERVER_CHECK_DELAY = "pool.server_check_delay";
     static final String MAX_MESSAGE_SIZE = "max_message_size";
     static final String STARTUP_TIMEOUT = "startup_timeout";
     static final String SHUTDOWN_TIMEOUT = "shutdown_timeout";
@@ -31,12 +38,15 @@ final class Keys {
     static final List<String> AUTH_FIELDS = List.of("users_file", "rules");
     static final List<String> POOL_FIELDS = List.of(
             "mode", "size", "server_reset_query", "server_connect_timeout", "query_wait_timeout",
-            "max_prepared_statements");
+            "max_prepared_statements", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout", "max_client_conn",
+            "server_idle_timeout", "server_lifetime", "server_check_delay");
 
     /** Keys with a single value, settable from every source (file, environment, command line). */
     static final List<String> OVERRIDABLE = List.of(
             LISTEN, PRIMARY, REPLICAS, USERS_FILE, POOL_MODE, POOL_SIZE, SERVER_RESET_QUERY,
-            SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_PREPARED_STATEMENTS, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
+            SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_PREPARED_STATEMENTS, MIN_POOL_SIZE,
+            RESERVE_POOL_SIZE, RESERVE_POOL_TIMEOUT, MAX_CLIENT_CONN, SERVER_IDLE_TIMEOUT, SERVER_LIFETIME,
+            SERVER_CHECK_DELAY, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
             SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */

@@ -13,6 +13,16 @@ import java.time.Duration;
  * @param queryWaitTimeout     how long a client waits for a server connection before an error
  * @param maxPreparedStatements in transaction pooling, most protocol-level prepared statements
  *                             pgrelay keeps on one server connection (least recently used go)
+ * @param minPoolSize          server connections each pool keeps open even when idle
+ * @param reservePoolSize      extra connections a pool may open beyond {@code size} for clients
+ *                             that waited longer than {@code reservePoolTimeout}
+ * @param reservePoolTimeout   how long a client waits before the reserve may serve it
+ * @param maxClientConn        most client connections pgrelay accepts at once
+ * @param serverIdleTimeout    an idle server connection (beyond minPoolSize) unused this long is closed
+ * @param serverLifetime       a server connection is closed when idle after about this age (each
+ *                             connection gets up to 20% less, so a pool does not recycle all at once)
+ * @param serverCheckDelay     an idle connection unused this long is checked with an empty query
+ *                             before a client gets it
  */
 public record PoolConfig(
         PoolMode mode,
@@ -20,5 +30,12 @@ public record PoolConfig(
         String serverResetQuery,
         Duration serverConnectTimeout,
         Duration queryWaitTimeout,
-        int maxPreparedStatements) {
+        int maxPreparedStatements,
+        int minPoolSize,
+        int reservePoolSize,
+        Duration reservePoolTimeout,
+        int maxClientConn,
+        Duration serverIdleTimeout,
+        Duration serverLifetime,
+        Duration serverCheckDelay) {
 }

@@ -75,7 +75,8 @@ class ConfigLoaderTest {
             assertEquals(new HostPort("127.0.0.1", 6432), c.listen());
             assertEquals(List.of(new NodeConfig("primary", "127.0.0.1", 5432, NodeRole.PRIMARY, 1)), c.nodes());
             assertEquals(new PoolConfig(PoolMode.SESSION, 20, "DISCARD ALL", Duration.ofSeconds(5),
-                    Duration.ofSeconds(120), 200), c.pool());
+                    Duration.ofSeconds(120), 200, 0, 0,
+                    Duration.ofSeconds(5), 10_000, Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofSeconds(30)), c.pool());
             assertEquals(268_435_456, c.maxMessageSize());
             assertEquals(Duration.ofSeconds(10), c.startupTimeout());
             assertEquals(Duration.ofSeconds(30), c.shutdownTimeout());
@@ -159,7 +160,8 @@ class ConfigLoaderTest {
                     new AuthRule("fd00::/8", "all", "all", AuthMethod.SCRAM_SHA_256),
                     new AuthRule("all", "all", "monitor", AuthMethod.TRUST),
                     new AuthRule("all", "all", "all", AuthMethod.REJECT)), c.auth().rules());
-            assertEquals(new PoolConfig(PoolMode.TRANSACTION, 10000, "", Duration.ofMillis(500), Duration.ofMinutes(2), 200),
+            assertEquals(new PoolConfig(PoolMode.TRANSACTION, 10000, "", Duration.ofMillis(500), Duration.ofMinutes(2), 200, 0, 0,
+                    Duration.ofSeconds(5), 10_000, Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofSeconds(30)),
                     c.pool());
             assertEquals(1 << 30, c.maxMessageSize());
             assertEquals(Duration.ofSeconds(7), c.startupTimeout());
@@ -261,6 +263,13 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_POOL_SERVER_CONNECT_TIMEOUT", "2s"),
                     Map.entry("PGRELAY_POOL_QUERY_WAIT_TIMEOUT", "3s"),
                     Map.entry("PGRELAY_POOL_MAX_PREPARED_STATEMENTS", "50"),
+                    Map.entry("PGRELAY_POOL_MIN_POOL_SIZE", "2"),
+                    Map.entry("PGRELAY_POOL_RESERVE_POOL_SIZE", "3"),
+                    Map.entry("PGRELAY_POOL_RESERVE_POOL_TIMEOUT", "6s"),
+                    Map.entry("PGRELAY_POOL_MAX_CLIENT_CONN", "500"),
+                    Map.entry("PGRELAY_POOL_SERVER_IDLE_TIMEOUT", "7s"),
+                    Map.entry("PGRELAY_POOL_SERVER_LIFETIME", "8s"),
+                    Map.entry("PGRELAY_POOL_SERVER_CHECK_DELAY", "9s"),
                     Map.entry("PGRELAY_MAX_MESSAGE_SIZE", "1MB"),
                     Map.entry("PGRELAY_STARTUP_TIMEOUT", "4s"),
                     Map.entry("PGRELAY_SHUTDOWN_TIMEOUT", "5s"),
@@ -268,7 +277,8 @@ class ConfigLoaderTest {
             PgRelayConfig c = ConfigLoader.load(Optional.empty(), env, Map.of());
             assertEquals(new HostPort("127.0.0.2", 7000), c.listen());
             assertEquals(List.of("primary", "replica1", "replica2"), c.nodes().stream().map(NodeConfig::name).toList());
-            assertEquals(new PoolConfig(PoolMode.TRANSACTION, 7, "", Duration.ofSeconds(2), Duration.ofSeconds(3), 50),
+            assertEquals(new PoolConfig(PoolMode.TRANSACTION, 7, "", Duration.ofSeconds(2), Duration.ofSeconds(3), 50, 2, 3,
+                    Duration.ofSeconds(6), 500, Duration.ofSeconds(7), Duration.ofSeconds(8), Duration.ofSeconds(9)),
                     c.pool());
             assertEquals(1 << 20, c.maxMessageSize());
             assertEquals(Duration.ofSeconds(4), c.startupTimeout());
@@ -388,6 +398,17 @@ class ConfigLoaderTest {
 
     @Nested
     class Validation {
+        @Test
+        void minPoolSizeAboveThePoolSizeIsRefused() throws IOException {
+            List<String> problems = problems("""
+                    primary: 127.0.0.1:5432
+                    pool:
+                      size: 4
+                      min_pool_size: 5
+                    """);
+            assertEquals(List.of("pool.min_pool_size: 5 is larger than pool.size 4; make it at most 4"), problems);
+        }
+
         @Test
         void unknownKeysSuggestTheNearestKnownOne() throws IOException {
             List<String> problems = problems("""
@@ -690,7 +711,9 @@ class ConfigLoaderTest {
                 "nodes[].role", "nodes[].weight", "auth.users_file", "auth.rules", "auth.rules[].address",
                 "auth.rules[].database", "auth.rules[].user", "auth.rules[].method", "pool.mode", "pool.size",
                 "pool.server_reset_query", "pool.server_connect_timeout", "pool.query_wait_timeout",
-                "pool.max_prepared_statements",
+                "pool.max_prepared_statements", "pool.min_pool_size", "pool.reserve_pool_size",
+                "pool.reserve_pool_timeout", "pool.max_client_conn", "pool.server_idle_timeout", "pool.server_lifetime",
+                "pool.server_check_delay",
                 "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads"),
                 ConfigLoader.knownKeys());
         for (String key : ConfigLoader.overridableKeys()) {

@@ -6,8 +6,11 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgrelay.wire.SqlState;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +25,12 @@ public final class Pool {
     /** How often, and how many times, a busy abandoned connection is cancelled before it is closed. */
     static final int ABANDON_RETRY_MILLIS = 500;
     static final int ABANDON_ATTEMPTS = 10;
+    /** How often idle connections are checked against the idle timeout, the lifetime and min_pool_size. */
+    static final int MAINTENANCE_MILLIS = 1000;
+    /** Each connection's lifetime is shortened by up to this fraction, so a pool does not recycle all at once. */
+    static final double LIFETIME_JITTER = 0.2;
+    /** A liveness check: the cheapest statement, answered with EmptyQueryResponse. */
+    static final String CHECK_QUERY = ";";
 
     private final PoolKey key;
     private final EventLoop loop;
@@ -34,12 +43,16 @@ public final class Pool {
     private int resetting;
     private int idleCount;
     private boolean servingWaiters;
+    /** What the last lease asked for: how connections kept warm (min_pool_size) are opened. */
+    private Map<String, String> lastParameters;
+    private BackendCredentials lastCredentials;
 
     Pool(PoolKey key, EventLoop loop, PoolSettings settings, ServerConnector connector) {
         this.key = key;
         this.loop = loop;
         this.settings = settings;
         this.connector = connector;
+        loop.scheduleWithFixedDelay(this::maintain, MAINTENANCE_MILLIS, MAINTENANCE_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     public PoolKey key() {
@@ -75,9 +88,14 @@ public final class Pool {
      */
     public Future<ServerConnection> lease(Map<String, String> parameters, BackendCredentials credentials) {
         Promise<ServerConnection> promise = loop.newPromise();
+        lastParameters = parameters;
+        lastCredentials = credentials;
         Waiter waiter = new Waiter(parameters, credentials, promise);
         if (!tryServe(waiter)) {
             waiter.timer = loop.schedule(() -> expire(waiter), settings.waitTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (settings.reserveSize() > 0) {
+                loop.schedule(this::serveWaiters, settings.reserveTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            }
             waiters.add(waiter);
         }
         return promise;
@@ -105,7 +123,7 @@ public final class Pool {
         if (server.state() == ServerState.CLOSED) {
             return;
         }
-        if (!server.reusable()) {
+        if (!server.reusable() || server.expired()) {
             log.debug("closing server {}: released while {} (transaction {})", server,
                     server.busy() ? "busy" : "not reusable", server.transactionStatus());
             server.close();
@@ -114,7 +132,7 @@ public final class Pool {
         if (!reset) {
             resetDone(server);
         } else if (!settings.resetQuery().isEmpty()) {
-            server.reset(settings.resetQuery());
+            server.reset(settings.resetQuery(), true);
         } else if (settings.transactionPooling()) {
             // Nothing would clear what the pinned client left behind.
             server.close();
@@ -177,6 +195,7 @@ public final class Pool {
     }
 
     void resetDone(ServerConnection server) {
+        server.markIdle();
         server.transitionTo(ServerState.IDLE);
         server.channel().config().setAutoRead(true);
         idle.addFirst(server);
@@ -228,8 +247,15 @@ public final class Pool {
         if (waiter.promise.isDone()) {
             return true;
         }
+        long checkDelay = settings.checkDelay().toNanos();
         for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
             ServerConnection server = it.next();
+            if (server.idleNanos() > checkDelay) {
+                // Unused for a while: it may have died quietly. Check it; it serves the queue after.
+                it.remove();
+                server.reset(CHECK_QUERY, false);
+                continue;
+            }
             if (settings.transactionPooling() || server.startupParameters().equals(waiter.parameters)) {
                 it.remove();
                 server.transitionTo(ServerState.ACTIVE);
@@ -243,6 +269,13 @@ public final class Pool {
         if (total() >= settings.size()) {
             ServerConnection stranger = idle.pollLast();
             if (stranger == null) {
+                if (total() < settings.size() + settings.reserveSize()
+                        && System.nanoTime() - waiter.sinceNanos >= settings.reserveTimeout().toNanos()) {
+                    log.info("pool {}: a client waited {}ms, opening a reserve connection ({} of reserve_pool_size {})",
+                            key, settings.reserveTimeout().toMillis(), total() - settings.size() + 1, settings.reserveSize());
+                    open(waiter);
+                    return true;
+                }
                 return false;
             }
             // Full, but an idle connection has other startup parameters: trade it for a fitting one.
@@ -257,7 +290,7 @@ public final class Pool {
         connector.connect(loop, key, waiter.parameters, waiter.credentials).addListener(f -> {
             if (f.isSuccess()) {
                 ServerConnection server = (ServerConnection) f.getNow();
-                server.attachPool(this);
+                adopt(server);
                 // Born CONNECTING, so this transition is what takes it off the connecting count.
                 server.transitionTo(ServerState.ACTIVE);
                 if (!waiter.promise.trySuccess(server)) {
@@ -267,6 +300,56 @@ public final class Pool {
                 connecting--;
                 waiter.promise.tryFailure(f.cause());
                 serveWaiters();
+            }
+        });
+    }
+
+    /** Makes a new connection this pool's, with its own slightly shortened lifetime. */
+    private void adopt(ServerConnection server) {
+        server.attachPool(this);
+        long lifetime = settings.lifetime().toNanos();
+        server.lifetime(lifetime - (long) (lifetime * LIFETIME_JITTER * ThreadLocalRandom.current().nextDouble()));
+    }
+
+    /**
+     * Once a second: closes idle connections past their lifetime or unused longer than
+     * server_idle_timeout (keeping min_pool_size), and opens connections up to min_pool_size.
+     */
+    private void maintain() {
+        long idleTimeout = settings.idleTimeout().toNanos();
+        List<ServerConnection> closing = new ArrayList<>();
+        int remaining = total();
+        for (Iterator<ServerConnection> it = idle.descendingIterator(); it.hasNext(); ) {
+            ServerConnection server = it.next();
+            boolean unused = server.idleNanos() > idleTimeout && remaining > settings.minSize();
+            if (server.expired() || unused) {
+                it.remove();
+                closing.add(server);
+                remaining--;
+            }
+        }
+        for (ServerConnection server : closing) {
+            log.debug("closing idle server {}: {}", server, server.expired() ? "server_lifetime reached" : "server_idle_timeout");
+            server.close();
+        }
+        int missing = settings.minSize() - total();
+        for (int i = 0; i < missing && lastCredentials != null; i++) {
+            openSpare();
+        }
+    }
+
+    /** Opens a connection nobody waits for, straight into the idle list. */
+    private void openSpare() {
+        connecting++;
+        connector.connect(loop, key, lastParameters, lastCredentials).addListener(f -> {
+            if (f.isSuccess()) {
+                ServerConnection server = (ServerConnection) f.getNow();
+                adopt(server);
+                server.transitionTo(ServerState.ACTIVE);
+                resetDone(server);
+            } else {
+                connecting--;
+                log.warn("pool {}: could not open a connection for min_pool_size: {}", key, f.cause().getMessage());
             }
         });
     }
@@ -284,6 +367,7 @@ public final class Pool {
         final Map<String, String> parameters;
         final BackendCredentials credentials;
         final Promise<ServerConnection> promise;
+        final long sinceNanos = System.nanoTime();
         ScheduledFuture<?> timer;
 
         Waiter(Map<String, String> parameters, BackendCredentials credentials, Promise<ServerConnection> promise) {

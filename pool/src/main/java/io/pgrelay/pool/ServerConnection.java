@@ -46,6 +46,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private ErrorResponse resetError;
     private boolean sawFatal;
     private Runnable onIdle;
+    private boolean resetDiscardsState;
+    private long lifetimeNanos = Long.MAX_VALUE;
+    private long idleSinceNanos = System.nanoTime();
 
     ServerConnection(Channel channel, PoolKey key, Map<String, String> startupParameters,
                      Map<String, String> parameterStatus, int processId, int secretKey, int maxMessageSize,
@@ -134,6 +137,24 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         return System.nanoTime() - createdNanos;
     }
 
+    /** True once the connection is older than the lifetime its pool gave it. */
+    boolean expired() {
+        return ageNanos() > lifetimeNanos;
+    }
+
+    void lifetime(long nanos) {
+        lifetimeNanos = nanos;
+    }
+
+    /** How long the connection has been idle in its pool. */
+    long idleNanos() {
+        return System.nanoTime() - idleSinceNanos;
+    }
+
+    void markIdle() {
+        idleSinceNanos = System.nanoTime();
+    }
+
     /** True when the server owes a ReadyForQuery for work already sent. */
     public boolean busy() {
         return pendingReadyForQuery > 0 || !framer.atMessageBoundary();
@@ -185,9 +206,14 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         pendingReadyForQuery++;
     }
 
-    /** Runs the reset query, then calls the pool back with the outcome. */
-    void reset(String resetQuery) {
+    /**
+     * Runs the reset query (or a liveness check), then calls the pool back with the outcome.
+     *
+     * @param discardsState true when the query drops prepared statements and settings (DISCARD ALL)
+     */
+    void reset(String resetQuery, boolean discardsState) {
         transitionTo(ServerState.RESETTING);
+        resetDiscardsState = discardsState;
         resetError = null;
         pendingReadyForQuery++;
         ByteBuf out = channel.alloc().buffer(resetQuery.length() + 6);
@@ -309,8 +335,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     key, processId, resetError != null ? resetError.message() : transactionStatus);
             close();
         } else if (pool != null) {
-            prepared.clear();
-            sessionSettings.clear();
+            if (resetDiscardsState) {
+                prepared.clear();
+                sessionSettings.clear();
+            }
             pool.resetDone(this);
         }
     }

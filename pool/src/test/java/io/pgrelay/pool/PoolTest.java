@@ -352,7 +352,7 @@ class PoolTest {
     // --- helpers ---
 
     private Pool poolWith(String resetQuery) throws Exception {
-        PoolSettings settings = new PoolSettings(2, resetQuery, Duration.ofSeconds(1), Duration.ofMillis(300), 1 << 20, false, 100);
+        PoolSettings settings = PoolSettings.of(2, resetQuery, Duration.ofSeconds(1), Duration.ofMillis(300), 1 << 20, false, 100);
         Bootstrap template = new Bootstrap().channel(NioSocketChannel.class).option(ChannelOption.ALLOCATOR, alloc);
         Pools pools = new Pools(settings, new ServerConnector(template, settings));
         return call(() -> pools.pool(loop, key));

@@ -454,7 +454,7 @@ class ServerConnectorTest {
     }
 
     private ServerConnector connector(Duration connectTimeout) {
-        PoolSettings settings = new PoolSettings(2, "DISCARD ALL", connectTimeout, Duration.ofMillis(300), 1 << 20, false, 100);
+        PoolSettings settings = PoolSettings.of(2, "DISCARD ALL", connectTimeout, Duration.ofMillis(300), 1 << 20, false, 100);
         Bootstrap template = new Bootstrap().channel(NioSocketChannel.class).option(ChannelOption.ALLOCATOR, alloc);
         return new ServerConnector(template, settings);
     }

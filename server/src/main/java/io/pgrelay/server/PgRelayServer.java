@@ -60,12 +60,14 @@ public final class PgRelayServer implements AutoCloseable {
         boolean transactionPooling = config.pool().mode() == PoolMode.TRANSACTION;
         PoolSettings poolSettings = new PoolSettings(config.pool().size(), config.pool().serverResetQuery(),
                 config.pool().serverConnectTimeout(), config.pool().queryWaitTimeout(), config.maxMessageSize(),
-                transactionPooling, config.pool().maxPreparedStatements());
+                transactionPooling, config.pool().maxPreparedStatements(), config.pool().minPoolSize(),
+                config.pool().reservePoolSize(), config.pool().reservePoolTimeout(), config.pool().serverIdleTimeout(),
+                config.pool().serverLifetime(), config.pool().serverCheckDelay());
         this.pools = new Pools(poolSettings, new ServerConnector(serverBootstrap, poolSettings));
         TopologyHolder topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
-                transactionPooling);
+                transactionPooling, config.pool().maxClientConn());
     }
 
     /** Binds the listen address; returns once pgrelay accepts connections. */

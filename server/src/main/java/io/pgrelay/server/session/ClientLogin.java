@@ -120,6 +120,11 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
             fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "no PostgreSQL user name specified in startup packet");
             return;
         }
+        if (services.clients().size() > services.maxClientConnections()) {
+            fatal(SqlState.TOO_MANY_CONNECTIONS, "no more connections allowed: max_client_conn "
+                    + services.maxClientConnections() + " reached");
+            return;
+        }
         String replication = message.parameters().get("replication");
         if (replication != null && !List.of("false", "off", "no", "0").contains(replication.toLowerCase())) {
             fatal(SqlState.FEATURE_NOT_SUPPORTED, "pgrelay does not pool replication connections; connect to the server directly");

@@ -20,12 +20,14 @@ public final class SessionServices {
     private final int maxMessageSize;
     private final Duration startupTimeout;
     private final boolean transactionPooling;
+    private final int maxClientConnections;
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private final ServerStatementNames statementNames = new ServerStatementNames();
     private volatile boolean draining;
 
     public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
-                           int maxMessageSize, Duration startupTimeout, boolean transactionPooling) {
+                           int maxMessageSize, Duration startupTimeout, boolean transactionPooling,
+                           int maxClientConnections) {
         this.auth = auth;
         this.pools = pools;
         this.router = router;
@@ -33,6 +35,7 @@ public final class SessionServices {
         this.maxMessageSize = maxMessageSize;
         this.startupTimeout = startupTimeout;
         this.transactionPooling = transactionPooling;
+        this.maxClientConnections = maxClientConnections;
     }
 
     public ClientAuth auth() {
@@ -67,6 +70,11 @@ public final class SessionServices {
     /** True when clients share server connections transaction by transaction. */
     public boolean transactionPooling() {
         return transactionPooling;
+    }
+
+    /** max_client_conn: most client connections at once. */
+    public int maxClientConnections() {
+        return maxClientConnections;
     }
 
     /** The live client connections, logging in or logged in. */
