@@ -634,7 +634,12 @@ public final class SqlLexer {
         int depth = 0;
         for (int i = with + 1; i < n; i++) {
             switch (tType[i]) {
-                case LPAREN -> depth++;
+                case LPAREN -> {
+                    if (depth == 0 && tType[i - 1] == RPAREN) {
+                        return kindAt(i); // WITH x AS (...) (SELECT ...)
+                    }
+                    depth++;
+                }
                 case RPAREN -> depth--;
                 case WORD -> {
                     if (depth == 0) {
