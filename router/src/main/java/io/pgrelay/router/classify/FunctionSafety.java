@@ -71,6 +71,8 @@ public final class FunctionSafety {
             "pg_last_xact_replay_timestamp", "pg_is_wal_replay_paused", "pg_relation_size",
             "pg_total_relation_size", "pg_table_size", "pg_indexes_size", "pg_database_size",
             "pg_tablespace_size",
+            // SQL syntax that a parser may report as a function call
+            "coalesce", "nullif", "greatest", "least", "grouping",
             // immutable or stable built-ins, known before the catalog is read
             "count", "sum", "avg", "min", "max", "array_agg", "string_agg", "json_agg", "jsonb_agg",
             "json_object_agg", "jsonb_object_agg", "bool_and", "bool_or", "every", "lower", "upper", "length",
