@@ -143,7 +143,7 @@ public final class SqlLexer {
 
     private Fingerprint fingerprint() {
         // Hints change the decision, so they are part of the shape; min_lsn's value is not.
-        mix(0x2_0000 | (hintNoLoadBalance ? 1 : 0) | (hintPrimary ? 2 : 0) | (hintReplica ? 4 : 0));
+        mix(0x2_0000 | (hintNoLoadBalance ? 1 : 0) | (hintPrimary ? 2 : 0) | (hintReplica ? 4 : 0) | (complete ? 0 : 8));
         return new Fingerprint(fmix(h1), fmix(h2 ^ Long.rotateLeft(h1, 17)));
     }
 
@@ -552,7 +552,12 @@ public final class SqlLexer {
         if (n == 0) {
             return;
         }
-        statements.add(new StatementAnalyzer().analyze());
+        StatementInfo info = new StatementAnalyzer().analyze();
+        statements.add(info);
+        // Facts that literals can decide (EXPLAIN (ANALYZE 0), COPY ... TO 'file') join the shape,
+        // so that one fingerprint always stands for one set of lexer facts.
+        mix(0x3_0000 | (info.explainAnalyze() ? 1 : 0) | (info.copyFrom() ? 2 : 0) | (info.copyToStdout() ? 4 : 0)
+                | (info.readOnlyTransaction() ? 8 : 0));
         n = 0;
         inAtomic = false;
         caseDepth = 0;
@@ -634,7 +639,12 @@ public final class SqlLexer {
         int depth = 0;
         for (int i = with + 1; i < n; i++) {
             switch (tType[i]) {
-                case LPAREN -> depth++;
+                case LPAREN -> {
+                    if (depth == 0 && tType[i - 1] == RPAREN) {
+                        return kindAt(i); // WITH x AS (...) (SELECT ...)
+                    }
+                    depth++;
+                }
                 case RPAREN -> depth--;
                 case WORD -> {
                     if (depth == 0) {

@@ -241,6 +241,8 @@ class SqlLexerTest {
             SELECT 1; SELECT 2                    | SELECT 1 SELECT 2
             SELECT * FROM t                       | SELECT * FROM t FOR UPDATE
             SELECT nextval('a')                   | SELECT currval('a')
+            SELECT 'a'                            | SELECT 'a
+            EXPLAIN (ANALYZE 0) DELETE FROM t     | EXPLAIN (ANALYZE 1) DELETE FROM t
             """)
     void differentShapeDifferentFingerprint(String a, String b) {
         assertNotEquals(SqlLexer.analyze(a).fingerprint(), SqlLexer.analyze(b).fingerprint());

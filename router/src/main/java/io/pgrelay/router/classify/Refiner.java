@@ -1,0 +1,25 @@
+package io.pgrelay.router.classify;
+
+import io.pgrelay.router.sql.SqlAnalysis;
+
+/**
+ * A slower second opinion on a statement, run off the event loops (see {@link QueryClassifier}).
+ */
+public interface Refiner {
+    /**
+     * A better verdict for {@code sql}, or null to keep {@code lexer}. Implementations may move a
+     * verdict to the primary for any reason they find, but to a replica only from a reason
+     * {@link #promotable(Classification)} accepts, and only when they prove the statement safe.
+     */
+    Classification refine(String sql, SqlAnalysis analysis, Classification lexer, FunctionSafety functions);
+
+    /** True for the lexer's guesses a parser may overturn; hard facts (a write, a lock) never are. */
+    static boolean promotable(Classification lexer) {
+        return lexer.reason() == Reason.UNKNOWN_FUNCTION || lexer.reason() == Reason.WRITING_CTE;
+    }
+
+    /** True when a refiner is worth running for this verdict. */
+    static boolean worthRefining(SqlAnalysis analysis, Classification lexer) {
+        return analysis.statements().size() == 1 && (promotable(lexer) || lexer.replicaSafe());
+    }
+}
