@@ -44,12 +44,20 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--pool-size", paramLabel = "N", description = "server connections per pool")
     Integer poolSize;
 
+    @Option(names = "--log-format", paramLabel = "FORMAT", description = "text (default) or json: one JSON object "
+            + "per line on standard error, for log shippers")
+    String logFormat;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", description = "trace, debug, info (default), warn or error")
+    String logLevel;
+
     @Override
     public Integer call() throws Exception {
         PgRelayConfig cfg;
         PgRelayServer server;
         try {
             cfg = ConfigLoader.load(Optional.ofNullable(config), System.getenv(), overrides());
+            LogSetup.apply(cfg.log());
             server = new PgRelayServer(cfg);
         } catch (ConfigException e) {
             System.err.println("pgrelay: invalid configuration");
@@ -92,6 +100,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (poolSize != null) {
             o.put("pool.size", poolSize.toString());
+        }
+        if (logFormat != null) {
+            o.put("log.format", logFormat);
+        }
+        if (logLevel != null) {
+            o.put("log.level", logLevel);
         }
         return o;
     }

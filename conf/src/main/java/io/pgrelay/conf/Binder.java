@@ -31,6 +31,8 @@ final class Binder {
     private static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
     private static final int DEFAULT_EVENT_LOOP_THREADS = 0;
+    private static final LogConfig.Level DEFAULT_LOG_LEVEL = LogConfig.Level.INFO;
+    private static final LogConfig.Format DEFAULT_LOG_FORMAT = LogConfig.Format.TEXT;
 
     private static final Pattern DURATION = Pattern.compile("(\\d{1,15})\\s*(ms|s|m|min|h)?");
     private static final Duration MAX_DURATION = Duration.ofHours(168);
@@ -71,11 +73,14 @@ final class Binder {
                 DEFAULT_SHUTDOWN_TIMEOUT);
         int eventLoopThreads = integer(Keys.EVENT_LOOP_THREADS, raw.values.get(Keys.EVENT_LOOP_THREADS),
                 DEFAULT_EVENT_LOOP_THREADS, 0, 1024, " (0 picks a default for the number of cores)");
+        LogConfig log = new LogConfig(
+                choice(Keys.LOG_LEVEL, raw.values.get(Keys.LOG_LEVEL), LogConfig.Level.class, DEFAULT_LOG_LEVEL),
+                choice(Keys.LOG_FORMAT, raw.values.get(Keys.LOG_FORMAT), LogConfig.Format.class, DEFAULT_LOG_FORMAT));
         if (problems.size() > before) {
             return null;
         }
         return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
-                eventLoopThreads);
+                eventLoopThreads, log);
     }
 
     // ---- nodes

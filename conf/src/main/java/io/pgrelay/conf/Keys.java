@@ -24,26 +24,28 @@ final class Keys {
     static final String STARTUP_TIMEOUT = "startup_timeout";
     static final String SHUTDOWN_TIMEOUT = "shutdown_timeout";
     static final String EVENT_LOOP_THREADS = "event_loop_threads";
+    static final String LOG_LEVEL = "log.level";
+    static final String LOG_FORMAT = "log.format";
 
     static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight");
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
     static final List<String> AUTH_FIELDS = List.of("users_file", "rules");
     static final List<String> POOL_FIELDS = List.of(
             "mode", "size", "server_reset_query", "server_connect_timeout", "query_wait_timeout");
+    static final List<String> LOG_FIELDS = List.of("level", "format");
 
     /** Keys with a single value, settable from every source (file, environment, command line). */
     static final List<String> OVERRIDABLE = List.of(
             LISTEN, PRIMARY, REPLICAS, USERS_FILE, POOL_MODE, POOL_SIZE, SERVER_RESET_QUERY,
             SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
-            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS);
+            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, LOG_LEVEL, LOG_FORMAT);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
 
     /** PGRELAY_ variables that configure the launcher or the CLI rather than the daemon. */
     static final Set<String> NON_CONFIG_VARIABLES = Set.of(
-            "PGRELAY_ADMIN", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_JAR", "PGRELAY_LOG_LEVEL", "PGRELAY_LOG_FORMAT",
-            "PGRELAY_CONFIG");
+            "PGRELAY_ADMIN", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_JAR", "PGRELAY_CONFIG");
 
     static final String ENV_PREFIX = "PGRELAY_";
 
@@ -58,6 +60,7 @@ final class Keys {
         RULE_FIELDS.forEach(f -> keys.add(RULES + "[]." + f));
         POOL_FIELDS.forEach(f -> keys.add("pool." + f));
         keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
+        LOG_FIELDS.forEach(f -> keys.add("log." + f));
         return List.copyOf(keys);
     }
 
