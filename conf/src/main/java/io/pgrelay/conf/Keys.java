@@ -26,6 +26,8 @@ final class Keys {
     static final String EVENT_LOOP_THREADS = "event_loop_threads";
     static final String LOG_LEVEL = "log.level";
     static final String LOG_FORMAT = "log.format";
+    static final String ADMIN_LISTEN = "admin.listen";
+    static final String ADMIN_TOKEN = "admin.token";
 
     static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight");
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
@@ -33,12 +35,13 @@ final class Keys {
     static final List<String> POOL_FIELDS = List.of(
             "mode", "size", "server_reset_query", "server_connect_timeout", "query_wait_timeout");
     static final List<String> LOG_FIELDS = List.of("level", "format");
+    static final List<String> ADMIN_FIELDS = List.of("listen", "token");
 
     /** Keys with a single value, settable from every source (file, environment, command line). */
     static final List<String> OVERRIDABLE = List.of(
             LISTEN, PRIMARY, REPLICAS, USERS_FILE, POOL_MODE, POOL_SIZE, SERVER_RESET_QUERY,
             SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
-            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, LOG_LEVEL, LOG_FORMAT);
+            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, LOG_LEVEL, LOG_FORMAT, ADMIN_LISTEN, ADMIN_TOKEN);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
@@ -61,6 +64,7 @@ final class Keys {
         POOL_FIELDS.forEach(f -> keys.add("pool." + f));
         keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
         LOG_FIELDS.forEach(f -> keys.add("log." + f));
+        ADMIN_FIELDS.forEach(f -> keys.add("admin." + f));
         return List.copyOf(keys);
     }
 

@@ -17,6 +17,7 @@ import java.util.Optional;
  * @param shutdownTimeout   how long a graceful shutdown waits for running transactions
  * @param eventLoopThreads  Netty event-loop threads; 0 picks a default for the core count
  * @param log               log level and format
+ * @param admin             the HTTP admin endpoint
  */
 public record PgRelayConfig(
         HostPort listen,
@@ -27,7 +28,8 @@ public record PgRelayConfig(
         Duration startupTimeout,
         Duration shutdownTimeout,
         int eventLoopThreads,
-        LogConfig log) {
+        LogConfig log,
+        AdminConfig admin) {
 
     public PgRelayConfig {
         nodes = List.copyOf(nodes);

@@ -108,6 +108,7 @@ final class YamlSource {
                 });
                 case "pool" -> section("pool.", value, Keys.POOL_FIELDS);
                 case "log" -> section("log.", value, Keys.LOG_FIELDS);
+                case "admin" -> section("admin.", value, Keys.ADMIN_FIELDS);
                 default -> unknownKey(key, value);
             }
         });

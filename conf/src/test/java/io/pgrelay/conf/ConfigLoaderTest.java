@@ -265,7 +265,9 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_SHUTDOWN_TIMEOUT", "5s"),
                     Map.entry("PGRELAY_EVENT_LOOP_THREADS", "2"),
                     Map.entry("PGRELAY_LOG_LEVEL", "debug"),
-                    Map.entry("PGRELAY_LOG_FORMAT", "json"));
+                    Map.entry("PGRELAY_LOG_FORMAT", "json"),
+                    Map.entry("PGRELAY_ADMIN_LISTEN", "127.0.0.1:7001"),
+                    Map.entry("PGRELAY_ADMIN_TOKEN", "0123456789abcdef"));
             PgRelayConfig c = ConfigLoader.load(Optional.empty(), env, Map.of());
             assertEquals(new HostPort("127.0.0.2", 7000), c.listen());
             assertEquals(List.of("primary", "replica1", "replica2"), c.nodes().stream().map(NodeConfig::name).toList());
@@ -276,6 +278,7 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(5), c.shutdownTimeout());
             assertEquals(2, c.eventLoopThreads());
             assertEquals(new LogConfig(LogConfig.Level.DEBUG, LogConfig.Format.JSON), c.log());
+            assertEquals(new AdminConfig(new HostPort("127.0.0.1", 7001), Optional.of("0123456789abcdef")), c.admin());
             for (String key : ConfigLoader.overridableKeys()) {
                 if (!key.equals("auth.users_file")) {
                     assertTrue(env.containsKey(ConfigLoader.environmentVariable(key)), key);
@@ -693,7 +696,7 @@ class ConfigLoaderTest {
                 "auth.rules[].database", "auth.rules[].user", "auth.rules[].method", "pool.mode", "pool.size",
                 "pool.server_reset_query", "pool.server_connect_timeout", "pool.query_wait_timeout",
                 "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads", "log.level",
-                "log.format"),
+                "log.format", "admin.listen", "admin.token"),
                 ConfigLoader.knownKeys());
         for (String key : ConfigLoader.overridableKeys()) {
             if (!ConfigLoader.knownKeys().contains(key)) {

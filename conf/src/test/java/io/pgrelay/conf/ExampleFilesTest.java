@@ -59,6 +59,7 @@ class ExampleFilesTest {
         assertEquals(defaults.shutdownTimeout(), example.shutdownTimeout());
         assertEquals(defaults.eventLoopThreads(), example.eventLoopThreads());
         assertEquals(defaults.log(), example.log());
+        assertEquals(defaults.admin(), example.admin());
     }
 
     @Test

@@ -123,8 +123,8 @@ final class RelayProcess implements AutoCloseable {
     }
 
     /**
-     * Starts {@code serve --listen 127.0.0.1:<free port> [args]} and waits for the listening log
-     * line. The port is picked then released, so another process may take it in between; such a
+     * Starts {@code serve --listen 127.0.0.1:<free port> --admin-listen 127.0.0.1:0 [args]} and
+     * waits for the listening log line. The port is picked then released, so another process may take it in between; such a
      * bind failure is retried (at most three attempts).
      */
     static RelayProcess serve(List<String> jvmOptions, Map<String, String> env, List<String> args)
@@ -132,7 +132,9 @@ final class RelayProcess implements AutoCloseable {
         AssertionError last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             int port = freePort();
-            List<String> all = new ArrayList<>(List.of("serve", "--listen", "127.0.0.1:" + port));
+            // The admin endpoint on a port the OS picks, so that parallel runs never collide on 6433.
+            List<String> all = new ArrayList<>(List.of("serve", "--listen", "127.0.0.1:" + port,
+                    "--admin-listen", "127.0.0.1:0"));
             all.addAll(args);
             RelayProcess p = start(jvmOptions, env, all);
             try {
