@@ -344,7 +344,8 @@ RELAY_VERSION=$(PGRELAY_JAR=$WORK/pgrelay.jar "$REPO/bin/pgrelay" --version 2>/d
 say "pgrelay (${RELAY_VERSION:-version unknown}, $JAR_INFO) on $HOST:$RELAY_PORT, pool mode $PGRELAY_POOL_MODE, pool size $PGRELAY_POOL_SIZE"
 PGRELAY_JAR=$WORK/pgrelay.jar "$REPO/bin/pgrelay" serve --listen "$HOST:$RELAY_PORT" \
   --primary "$HOST:$PRIMARY_PORT" --replica "$HOST:$REPLICA_PORT" \
-  --pool-mode "$PGRELAY_POOL_MODE" --pool-size "$PGRELAY_POOL_SIZE" >"$WORK/pgrelay.log" 2>&1 </dev/null &
+  --pool-mode "$PGRELAY_POOL_MODE" --pool-size "$PGRELAY_POOL_SIZE" --admin-listen "$HOST:0" \
+  >"$WORK/pgrelay.log" 2>&1 </dev/null &
 RELAY_PID=$!
 for ((i = 0; i < 120; i++)); do
   alive "$RELAY_PID" || { tail -20 "$WORK/pgrelay.log" >&2; die "pgrelay exited during startup"; }

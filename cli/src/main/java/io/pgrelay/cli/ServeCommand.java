@@ -4,6 +4,7 @@ import io.pgrelay.conf.ConfigException;
 import io.pgrelay.conf.ConfigLoader;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.server.PgRelayServer;
+import io.pgrelay.server.http.AdminBindException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,12 +45,24 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--pool-size", paramLabel = "N", description = "server connections per pool")
     Integer poolSize;
 
+    @Option(names = "--admin-listen", paramLabel = "HOST:PORT", description = "address of the HTTP admin endpoint: "
+            + "/health/live, /health/ready, /metrics (default 127.0.0.1:6433; a non-loopback address needs admin.token)")
+    String adminListen;
+
+    @Option(names = "--log-format", paramLabel = "FORMAT", description = "text (default) or json: one JSON object "
+            + "per line on standard error, for log shippers")
+    String logFormat;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", description = "trace, debug, info (default), warn or error")
+    String logLevel;
+
     @Override
     public Integer call() throws Exception {
         PgRelayConfig cfg;
         PgRelayServer server;
         try {
             cfg = ConfigLoader.load(Optional.ofNullable(config), System.getenv(), overrides());
+            LogSetup.apply(cfg.log());
             server = new PgRelayServer(cfg);
         } catch (ConfigException e) {
             System.err.println("pgrelay: invalid configuration");
@@ -58,6 +71,10 @@ final class ServeCommand implements Callable<Integer> {
         }
         try {
             server.start();
+        } catch (AdminBindException e) {
+            log.error("{}", e.getMessage());
+            server.shutdown(java.time.Duration.ZERO);
+            return PgRelayCli.EXIT_FAILURE;
         } catch (Exception e) {
             log.error("cannot listen on {}: {}", cfg.listen(), e.toString());
             server.shutdown(java.time.Duration.ZERO);
@@ -92,6 +109,15 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (poolSize != null) {
             o.put("pool.size", poolSize.toString());
+        }
+        if (adminListen != null) {
+            o.put("admin.listen", adminListen);
+        }
+        if (logFormat != null) {
+            o.put("log.format", logFormat);
+        }
+        if (logLevel != null) {
+            o.put("log.level", logLevel);
         }
         return o;
     }

@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
 final class Binder {
     private static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
     private static final int DEFAULT_LISTEN_PORT = 6432;
+    private static final int DEFAULT_ADMIN_PORT = 6433;
+    private static final HostPort DEFAULT_ADMIN_LISTEN = new HostPort("127.0.0.1", DEFAULT_ADMIN_PORT);
     private static final int DEFAULT_NODE_PORT = 5432;
     private static final int DEFAULT_WEIGHT = 1;
     private static final PoolMode DEFAULT_POOL_MODE = PoolMode.SESSION;
@@ -37,6 +39,8 @@ final class Binder {
     private static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
     private static final int DEFAULT_EVENT_LOOP_THREADS = 0;
+    private static final LogConfig.Level DEFAULT_LOG_LEVEL = LogConfig.Level.INFO;
+    private static final LogConfig.Format DEFAULT_LOG_FORMAT = LogConfig.Format.TEXT;
 
     private static final Pattern DURATION = Pattern.compile("(\\d{1,15})\\s*(ms|s|m|min|h)?");
     private static final Duration MAX_DURATION = Duration.ofHours(168);
@@ -49,6 +53,8 @@ final class Binder {
             "gb", 1L << 30, "gib", 1L << 30);
     private static final long MIN_MESSAGE_SIZE = 1L << 10;
     private static final long MAX_MESSAGE_SIZE = 1L << 30;
+    /** 16 characters of a random token are already beyond guessing over HTTP. */
+    private static final int MIN_TOKEN_LENGTH = 16;
     private static final Pattern NODE_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,63}");
 
     private final List<String> problems;
@@ -90,11 +96,15 @@ final class Binder {
                 DEFAULT_SHUTDOWN_TIMEOUT);
         int eventLoopThreads = integer(Keys.EVENT_LOOP_THREADS, raw.values.get(Keys.EVENT_LOOP_THREADS),
                 DEFAULT_EVENT_LOOP_THREADS, 0, 1024, " (0 picks a default for the number of cores)");
+        LogConfig log = new LogConfig(
+                choice(Keys.LOG_LEVEL, raw.values.get(Keys.LOG_LEVEL), LogConfig.Level.class, DEFAULT_LOG_LEVEL),
+                choice(Keys.LOG_FORMAT, raw.values.get(Keys.LOG_FORMAT), LogConfig.Format.class, DEFAULT_LOG_FORMAT));
+        AdminConfig admin = admin(raw);
         if (problems.size() > before) {
             return null;
         }
         return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
-                eventLoopThreads);
+                eventLoopThreads, log, admin);
     }
 
     // ---- nodes
@@ -316,6 +326,34 @@ final class Binder {
         return value.text().strip();
     }
 
+    // ---- admin endpoint
+
+    private AdminConfig admin(RawConfig raw) {
+        Raw listenValue = raw.values.get(Keys.ADMIN_LISTEN);
+        HostPort listen = listenValue == null ? DEFAULT_ADMIN_LISTEN
+                : address(Keys.ADMIN_LISTEN, listenValue, DEFAULT_ADMIN_PORT, "127.0.0.1:6433 or 0.0.0.0:6433");
+        Raw tokenValue = raw.values.get(Keys.ADMIN_TOKEN);
+        Optional<String> token = Optional.empty();
+        if (tokenValue != null) {
+            // Never quoted back: the value is a secret.
+            String text = tokenValue.text() == null ? "" : tokenValue.text().strip();
+            if (text.length() < MIN_TOKEN_LENGTH || !text.chars().allMatch(c -> c > 0x20 && c < 0x7F)) {
+                problems.add(tokenValue.where(Keys.ADMIN_TOKEN) + ": the token is not allowed; use at least "
+                        + MIN_TOKEN_LENGTH + " visible ASCII characters without spaces (e.g. openssl rand -hex 32)");
+            } else {
+                token = Optional.of(text);
+            }
+        }
+        if (listen != null && !listen.isLoopback() && tokenValue == null) {
+            problems.add(Keys.ADMIN_TOKEN + ": the admin endpoint listens on " + listen
+                    + (listenValue == null ? "" : " (" + Keys.ADMIN_LISTEN + " " + listenValue.origin() + ")")
+                    + " without a token, which would let anyone on the network read metrics and run admin commands; "
+                    + "set " + Keys.ADMIN_TOKEN + " (environment " + Keys.environmentVariable(Keys.ADMIN_TOKEN)
+                    + ") or listen on 127.0.0.1");
+        }
+        return listen == null ? null : new AdminConfig(listen, token);
+    }
+
     // ---- scalar values
 
     private HostPort listen(Raw value) {
@@ -333,7 +371,7 @@ final class Binder {
         }
         try {
             HostPort parsed = HostPort.parse(value.text(), defaultPort);
-            if (parsed.port() == 0 && !key.equals(Keys.LISTEN)) {
+            if (parsed.port() == 0 && !key.equals(Keys.LISTEN) && !key.equals(Keys.ADMIN_LISTEN)) {
                 problems.add(value.where(key) + ": " + quote(value.text()) + " has port 0, which only listen accepts"
                         + " (the OS picks a free port); " + allowed);
                 return null;

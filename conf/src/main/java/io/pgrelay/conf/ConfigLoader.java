@@ -19,8 +19,8 @@ import java.util.TreeMap;
  * line under the dotted key itself. There, {@code replicas} is a comma-separated list, and setting
  * {@code primary} or {@code replicas} replaces the file's {@code nodes} list. Any other
  * {@code PGRELAY_} variable is an error, so a misspelt one cannot silently do nothing, except
- * those of the launcher and CLI: {@code PGRELAY_ADMIN}, {@code PGRELAY_HOME}, {@code PGRELAY_OPTS}, {@code PGRELAY_JAR}, {@code PGRELAY_LOG_LEVEL},
- * {@code PGRELAY_LOG_FORMAT}, {@code PGRELAY_CONFIG}.
+ * those of the launcher and CLI: {@code PGRELAY_ADMIN}, {@code PGRELAY_HOME}, {@code PGRELAY_OPTS}, {@code PGRELAY_JAR},
+ * {@code PGRELAY_CONFIG}.
  */
 public final class ConfigLoader {
     private static final String COMMAND_LINE = "from command line";

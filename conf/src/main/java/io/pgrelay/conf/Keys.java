@@ -32,6 +32,10 @@ final class Keys {
     static final String STARTUP_TIMEOUT = "startup_timeout";
     static final String SHUTDOWN_TIMEOUT = "shutdown_timeout";
     static final String EVENT_LOOP_THREADS = "event_loop_threads";
+    static final String LOG_LEVEL = "log.level";
+    static final String LOG_FORMAT = "log.format";
+    static final String ADMIN_LISTEN = "admin.listen";
+    static final String ADMIN_TOKEN = "admin.token";
 
     static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight");
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
@@ -40,6 +44,8 @@ final class Keys {
             "mode", "size", "server_reset_query", "server_connect_timeout", "query_wait_timeout",
             "max_prepared_statements", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout", "max_client_conn",
             "server_idle_timeout", "server_lifetime", "server_check_delay");
+    static final List<String> LOG_FIELDS = List.of("level", "format");
+    static final List<String> ADMIN_FIELDS = List.of("listen", "token");
 
     /** Keys with a single value, settable from every source (file, environment, command line). */
     static final List<String> OVERRIDABLE = List.of(
@@ -47,15 +53,14 @@ final class Keys {
             SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_PREPARED_STATEMENTS, MIN_POOL_SIZE,
             RESERVE_POOL_SIZE, RESERVE_POOL_TIMEOUT, MAX_CLIENT_CONN, SERVER_IDLE_TIMEOUT, SERVER_LIFETIME,
             SERVER_CHECK_DELAY, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
-            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS);
+            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, LOG_LEVEL, LOG_FORMAT, ADMIN_LISTEN, ADMIN_TOKEN);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
 
     /** PGRELAY_ variables that configure the launcher or the CLI rather than the daemon. */
     static final Set<String> NON_CONFIG_VARIABLES = Set.of(
-            "PGRELAY_ADMIN", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_JAR", "PGRELAY_LOG_LEVEL", "PGRELAY_LOG_FORMAT",
-            "PGRELAY_CONFIG");
+            "PGRELAY_ADMIN", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_JAR", "PGRELAY_CONFIG");
 
     static final String ENV_PREFIX = "PGRELAY_";
 
@@ -70,6 +75,8 @@ final class Keys {
         RULE_FIELDS.forEach(f -> keys.add(RULES + "[]." + f));
         POOL_FIELDS.forEach(f -> keys.add("pool." + f));
         keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
+        LOG_FIELDS.forEach(f -> keys.add("log." + f));
+        ADMIN_FIELDS.forEach(f -> keys.add("admin." + f));
         return List.copyOf(keys);
     }
 

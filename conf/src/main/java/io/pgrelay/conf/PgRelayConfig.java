@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param startupTimeout    how long a new client may take to finish startup and authentication
  * @param shutdownTimeout   how long a graceful shutdown waits for running transactions
  * @param eventLoopThreads  Netty event-loop threads; 0 picks a default for the core count
+ * @param log               log level and format
+ * @param admin             the HTTP admin endpoint
  */
 public record PgRelayConfig(
         HostPort listen,
@@ -25,7 +27,9 @@ public record PgRelayConfig(
         int maxMessageSize,
         Duration startupTimeout,
         Duration shutdownTimeout,
-        int eventLoopThreads) {
+        int eventLoopThreads,
+        LogConfig log,
+        AdminConfig admin) {
 
     public PgRelayConfig {
         nodes = List.copyOf(nodes);

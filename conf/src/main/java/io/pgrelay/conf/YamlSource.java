@@ -106,13 +106,9 @@ final class YamlSource {
                         unknownKey("auth." + authKey, authValue);
                     }
                 });
-                case "pool" -> forEachKey("pool.", value, (poolKey, poolValue) -> {
-                    if (Keys.POOL_FIELDS.contains(poolKey)) {
-                        scalar("pool." + poolKey, poolValue);
-                    } else {
-                        unknownKey("pool." + poolKey, poolValue);
-                    }
-                });
+                case "pool" -> section("pool.", value, Keys.POOL_FIELDS);
+                case "log" -> section("log.", value, Keys.LOG_FIELDS);
+                case "admin" -> section("admin.", value, Keys.ADMIN_FIELDS);
                 default -> unknownKey(key, value);
             }
         });
@@ -123,6 +119,17 @@ final class YamlSource {
             problems.add(Keys.NODES + " (" + raw.nodesOrigin + ") and " + shorthand
                     + " are both set; describe the servers either with a nodes list or with primary and replicas");
         }
+    }
+
+    /** A section of single values, such as {@code pool:}, whose keys must be among {@code fields}. */
+    private void section(String prefix, Node value, List<String> fields) {
+        forEachKey(prefix, value, (key, keyValue) -> {
+            if (fields.contains(key)) {
+                scalar(prefix + key, keyValue);
+            } else {
+                unknownKey(prefix + key, keyValue);
+            }
+        });
     }
 
     /**

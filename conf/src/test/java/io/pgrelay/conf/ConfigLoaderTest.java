@@ -273,7 +273,11 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_MAX_MESSAGE_SIZE", "1MB"),
                     Map.entry("PGRELAY_STARTUP_TIMEOUT", "4s"),
                     Map.entry("PGRELAY_SHUTDOWN_TIMEOUT", "5s"),
-                    Map.entry("PGRELAY_EVENT_LOOP_THREADS", "2"));
+                    Map.entry("PGRELAY_EVENT_LOOP_THREADS", "2"),
+                    Map.entry("PGRELAY_LOG_LEVEL", "debug"),
+                    Map.entry("PGRELAY_LOG_FORMAT", "json"),
+                    Map.entry("PGRELAY_ADMIN_LISTEN", "127.0.0.1:7001"),
+                    Map.entry("PGRELAY_ADMIN_TOKEN", "0123456789abcdef"));
             PgRelayConfig c = ConfigLoader.load(Optional.empty(), env, Map.of());
             assertEquals(new HostPort("127.0.0.2", 7000), c.listen());
             assertEquals(List.of("primary", "replica1", "replica2"), c.nodes().stream().map(NodeConfig::name).toList());
@@ -284,6 +288,8 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(4), c.startupTimeout());
             assertEquals(Duration.ofSeconds(5), c.shutdownTimeout());
             assertEquals(2, c.eventLoopThreads());
+            assertEquals(new LogConfig(LogConfig.Level.DEBUG, LogConfig.Format.JSON), c.log());
+            assertEquals(new AdminConfig(new HostPort("127.0.0.1", 7001), Optional.of("0123456789abcdef")), c.admin());
             for (String key : ConfigLoader.overridableKeys()) {
                 if (!key.equals("auth.users_file")) {
                     assertTrue(env.containsKey(ConfigLoader.environmentVariable(key)), key);
@@ -355,7 +361,7 @@ class ConfigLoaderTest {
         @Test
         void otherVariablesAreIgnored() throws IOException {
             PgRelayConfig c = load(PRIMARY, Map.of("PGRELAY_ADMIN", "x", "PGRELAY_HOME", "/opt", "PGRELAY_OPTS", "-Xmx1g",
-                    "PGRELAY_LOG_FORMAT", "json", "PGRELAY_CONFIG", "/etc/pgrelay.yaml", "PATH", "/bin",
+                    "PGRELAY_JAR", "/opt/pgrelay.jar", "PGRELAY_CONFIG", "/etc/pgrelay.yaml", "PATH", "/bin",
                     "pgrelay_pool_size", "abc"), Map.of());
             assertEquals(20, c.pool().size());
         }
@@ -714,7 +720,8 @@ class ConfigLoaderTest {
                 "pool.max_prepared_statements", "pool.min_pool_size", "pool.reserve_pool_size",
                 "pool.reserve_pool_timeout", "pool.max_client_conn", "pool.server_idle_timeout", "pool.server_lifetime",
                 "pool.server_check_delay",
-                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads"),
+                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads", "log.level",
+                "log.format", "admin.listen", "admin.token"),
                 ConfigLoader.knownKeys());
         for (String key : ConfigLoader.overridableKeys()) {
             if (!ConfigLoader.knownKeys().contains(key)) {

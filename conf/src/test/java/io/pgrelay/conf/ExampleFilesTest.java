@@ -58,6 +58,8 @@ class ExampleFilesTest {
         assertEquals(defaults.startupTimeout(), example.startupTimeout());
         assertEquals(defaults.shutdownTimeout(), example.shutdownTimeout());
         assertEquals(defaults.eventLoopThreads(), example.eventLoopThreads());
+        assertEquals(defaults.log(), example.log());
+        assertEquals(defaults.admin(), example.admin());
     }
 
     @Test

@@ -17,6 +17,9 @@ import io.pgrelay.pool.ServerConnector;
 import io.pgrelay.router.Router;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
+import io.pgrelay.server.http.AdminBindException;
+import io.pgrelay.server.http.AdminServer;
+import io.pgrelay.server.metrics.RelayMetrics;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientLogin;
 import io.pgrelay.server.session.SessionServices;
@@ -24,7 +27,9 @@ import io.pgrelay.wire.codec.StartupPacketDecoder;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +48,10 @@ public final class PgRelayServer implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final SessionServices services;
     private final Pools pools;
-    private Channel listener;
+    private final RelayMetrics metrics = new RelayMetrics();
+    private final AdminServer admin;
+    private volatile Channel listener;
+    private final AtomicBoolean shutDown = new AtomicBoolean();
 
     /** A daemon for {@code config}; nothing runs until {@link #start()}. */
     public PgRelayServer(PgRelayConfig config) {
@@ -68,10 +76,18 @@ public final class PgRelayServer implements AutoCloseable {
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 transactionPooling, config.pool().maxClientConn());
+        metrics.clientConnections(services::clients);
+        this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady);
     }
 
-    /** Binds the listen address; returns once pgrelay accepts connections. */
-    public PgRelayServer start() throws InterruptedException {
+    /**
+     * Binds the admin endpoint, then the listen address; returns once pgrelay accepts connections.
+     *
+     * @throws AdminBindException if the admin address cannot be bound, naming it
+     */
+    public PgRelayServer start() throws InterruptedException, AdminBindException {
+        admin.start();
+        log.info("admin endpoint on http://{}", hostPort(admin.localAddress()));
         ServerBootstrap b = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -98,15 +114,43 @@ public final class PgRelayServer implements AutoCloseable {
         return (InetSocketAddress) listener.localAddress();
     }
 
+    /** The admin endpoint's address actually bound. */
+    public InetSocketAddress adminAddress() {
+        return admin.localAddress();
+    }
+
+    /** The meter registry that /metrics exports; add pgrelay's meters here. */
+    public RelayMetrics metrics() {
+        return metrics;
+    }
+
+    /** Ready for clients once the listener is bound, until a shutdown begins. */
+    private Optional<String> whyNotReady() {
+        if (services.draining()) {
+            return Optional.of("shutting down");
+        }
+        Channel l = listener;
+        return l != null && l.isActive() ? Optional.empty() : Optional.of("not listening for clients yet");
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        return a.getHostString().indexOf(':') >= 0 ? "[" + a.getHostString() + "]:" + a.getPort()
+                : a.getHostString() + ":" + a.getPort();
+    }
+
     public SessionServices services() {
         return services;
     }
 
     /**
      * Stops accepting, lets sessions finish their running transactions for up to {@code timeout},
-     * then ends the rest with 57P01 and closes all server connections.
+     * then ends the rest with 57P01 and closes all server connections. Only the first call does
+     * anything, so that {@link #close()} after an explicit shutdown is safe.
      */
     public void shutdown(Duration timeout) throws InterruptedException {
+        if (!shutDown.compareAndSet(false, true)) {
+            return;
+        }
         if (listener != null) {
             listener.close().sync();
         }
@@ -123,6 +167,9 @@ public final class PgRelayServer implements AutoCloseable {
         TimeUnit.MILLISECONDS.sleep(50);
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        // Last, so that probes see 503 from /health/ready for the whole drain.
+        admin.close();
+        metrics.close();
         log.info("pgrelay stopped");
     }
 

@@ -156,7 +156,8 @@ class CliIT {
     void serveOnAPortInUseExits1NamingTheAddress() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             String address = "127.0.0.1:" + taken.getLocalPort();
-            Result r = RelayProcess.run("serve", "--listen", address, "--primary", "127.0.0.1:5432");
+            Result r = RelayProcess.run("serve", "--listen", address, "--admin-listen", "127.0.0.1:0",
+                    "--primary", "127.0.0.1:5432");
             assertEquals(1, r.exit(), r::toString);
             assertTrue(r.stderr().contains(address), () -> "the error should name " + address + "\n" + r);
             assertFalse(r.stderr().contains(RelayProcess.LISTENING), r::toString);

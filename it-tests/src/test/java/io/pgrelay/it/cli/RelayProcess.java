@@ -70,21 +70,45 @@ final class RelayProcess implements AutoCloseable {
 
     /** Starts {@code java [jvmOptions] -jar pgrelay.jar [args]} with {@code env} added to the environment. */
     static RelayProcess start(List<String> jvmOptions, Map<String, String> env, List<String> args) throws IOException {
+        return start(jvmOptions, env, args, null);
+    }
+
+    /** As {@link #start(List, Map, List)}; {@code input}, if not null, is the whole of standard input. */
+    private static RelayProcess start(List<String> jvmOptions, Map<String, String> env, List<String> args,
+                                      String input) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(java().toString());
         cmd.addAll(jvmOptions);
         cmd.add("-jar");
         cmd.add(jar().toString());
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        if (input == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
         pb.environment().keySet().removeIf(k -> k.startsWith("PGRELAY_"));
         pb.environment().putAll(env);
-        return new RelayProcess(pb.start(), cmd);
+        Process process = pb.start();
+        if (input != null) {
+            try (var stdin = process.getOutputStream()) {
+                stdin.write(input.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return new RelayProcess(process, cmd);
     }
 
     /** Runs a command that is expected to end by itself, killing it after {@code timeout}. */
     static Result run(Duration timeout, Map<String, String> env, String... args) throws IOException, InterruptedException {
-        try (RelayProcess p = start(List.of(), env, List.of(args))) {
+        return finish(start(List.of(), env, List.of(args)), timeout, args);
+    }
+
+    /** Runs a command that reads {@code input} from standard input and ends by itself within a minute. */
+    static Result runWithInput(String input, String... args) throws IOException, InterruptedException {
+        return finish(start(List.of(), Map.of(), List.of(args), input), Duration.ofSeconds(60), args);
+    }
+
+    private static Result finish(RelayProcess started, Duration timeout, String... args) throws InterruptedException {
+        try (RelayProcess p = started) {
             OptionalLong exit = p.awaitExit(timeout);
             if (exit.isEmpty()) {
                 throw new AssertionError("pgrelay " + String.join(" ", args) + " did not exit within " + timeout
@@ -99,8 +123,8 @@ final class RelayProcess implements AutoCloseable {
     }
 
     /**
-     * Starts {@code serve --listen 127.0.0.1:<free port> [args]} and waits for the listening log
-     * line. The port is picked then released, so another process may take it in between; such a
+     * Starts {@code serve --listen 127.0.0.1:<free port> --admin-listen 127.0.0.1:0 [args]} and
+     * waits for the listening log line. The port is picked then released, so another process may take it in between; such a
      * bind failure is retried (at most three attempts).
      */
     static RelayProcess serve(List<String> jvmOptions, Map<String, String> env, List<String> args)
@@ -108,7 +132,9 @@ final class RelayProcess implements AutoCloseable {
         AssertionError last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             int port = freePort();
-            List<String> all = new ArrayList<>(List.of("serve", "--listen", "127.0.0.1:" + port));
+            // The admin endpoint on a port the OS picks, so that parallel runs never collide on 6433.
+            List<String> all = new ArrayList<>(List.of("serve", "--listen", "127.0.0.1:" + port,
+                    "--admin-listen", "127.0.0.1:0"));
             all.addAll(args);
             RelayProcess p = start(jvmOptions, env, all);
             try {

@@ -89,6 +89,7 @@ public final class RelayHarness implements AutoCloseable {
     private void startRelay(Map<String, String> overrides, String yaml) throws Exception {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("listen", "127.0.0.1:0");
+        o.put("admin.listen", "127.0.0.1:0");
         o.put("primary", "127.0.0.1:" + cluster.primary().port());
         o.put("replicas", "127.0.0.1:" + cluster.replicas().get(0).port());
         o.put("auth.users_file", dir.resolve("users.txt").toString());

@@ -1,0 +1,85 @@
+package io.pgrelay.server.metrics;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pgrelay.server.session.ClientHandler;
+import io.pgrelay.server.session.ClientState;
+import java.util.Collection;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+/**
+ * The meter registry of one pgrelay process, exported as Prometheus text on {@code GET /metrics}.
+ *
+ * <p>It comes with the JVM and process metrics bound. pgrelay's own meters are named
+ * {@code pgrelay.<thing>} in Micrometer's dotted style, which the Prometheus registry writes as
+ * {@code pgrelay_<thing>} (counters get {@code _total}, timers {@code _seconds}); add them through
+ * {@link #registry()}. Meters are cheap to update from event loops: counters and timers take no
+ * lock, and gauges are read only when scraped.
+ *
+ * @see <a href="https://docs.micrometer.io/micrometer/reference/implementations/prometheus.html">Micrometer:
+ *     Prometheus</a>
+ */
+public final class RelayMetrics implements AutoCloseable {
+    /** The prefix of every pgrelay meter name. */
+    public static final String PREFIX = "pgrelay.";
+    /** Client connections by {@link ClientState}. */
+    public static final String CLIENT_CONNECTIONS = PREFIX + "client.connections";
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gc = new JvmGcMetrics();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    public RelayMetrics() {
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        // Open sockets count against the file limit; a pooler near it refuses clients.
+        new FileDescriptorMetrics().bindTo(registry);
+    }
+
+    /** Where to register pgrelay's meters. */
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /**
+     * Registers {@value #CLIENT_CONNECTIONS}{@code {state=...}}, one gauge per client state,
+     * counted from the live client set when scraped.
+     */
+    public void clientConnections(Supplier<? extends Collection<? extends ClientHandler>> clients) {
+        for (ClientState state : ClientState.values()) {
+            Gauge.builder(CLIENT_CONNECTIONS, () -> clients.get().stream().filter(c -> c.state() == state).count())
+                    .description("Client connections by state")
+                    .tag("state", state.name().toLowerCase(Locale.ROOT))
+                    .register(registry);
+        }
+    }
+
+    /** All meters in the Prometheus text exposition format, version 0.0.4. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** Stops the GC listeners and closes the registry; later calls do nothing. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            gc.close();
+            registry.close();
+        }
+    }
+}
