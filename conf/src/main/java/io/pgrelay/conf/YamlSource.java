@@ -106,14 +106,20 @@ final class YamlSource {
                         unknownKey("auth." + authKey, authValue);
                     }
                 });
-                case "pool" -> forEachKey("pool.", value, (poolKey, poolValue) -> {
-                    if (Keys.POOL_FIELDS.contains(poolKey)) {
-                        scalar("pool." + poolKey, poolValue);
-                    } else {
-                        unknownKey("pool." + poolKey, poolValue);
+                default -> {
+                    List<String> fields = Keys.SECTIONS.get(key);
+                    if (fields == null) {
+                        unknownKey(key, value);
+                        return;
                     }
-                });
-                default -> unknownKey(key, value);
+                    forEachKey(key + ".", value, (field, fieldValue) -> {
+                        if (fields.contains(field)) {
+                            scalar(key + "." + field, fieldValue);
+                        } else {
+                            unknownKey(key + "." + field, fieldValue);
+                        }
+                    });
+                }
             }
         });
         if (raw.nodes != null && (raw.values.containsKey(Keys.PRIMARY) || raw.replicas != null)) {

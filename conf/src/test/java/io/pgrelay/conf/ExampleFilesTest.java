@@ -58,6 +58,11 @@ class ExampleFilesTest {
         assertEquals(defaults.startupTimeout(), example.startupTimeout());
         assertEquals(defaults.shutdownTimeout(), example.shutdownTimeout());
         assertEquals(defaults.eventLoopThreads(), example.eventLoopThreads());
+        assertEquals(defaults.healthCheck(), example.healthCheck());
+        assertEquals(defaults.failover(), example.failover());
+        assertEquals(defaults.hooks(), example.hooks());
+        assertEquals(defaults.monitor().database(), example.monitor().database());
+        assertEquals(defaults.primary().priority(), example.primary().priority());
     }
 
     @Test
