@@ -120,8 +120,7 @@ final class NodeMonitor {
         holder.update(t -> {
             Node node = t.node(name).orElseThrow();
             NodeRole role = s.inRecovery() ? NodeRole.REPLICA : NodeRole.PRIMARY;
-            long primaryLsn = t.nodes().stream().filter(n -> n.isPrimary() && !n.name().equals(name))
-                    .mapToLong(n -> n.wal().currentLsn()).max().orElse(0);
+            long primaryLsn = t.primary().filter(p -> !p.name().equals(name)).map(p -> p.wal().currentLsn()).orElse(0L);
             long lagBytes = s.inRecovery() && primaryLsn > 0 ? Math.max(0, primaryLsn - s.replayLsn()) : 0;
             Duration lagTime = s.inRecovery() && s.replayTimestamp() != null && s.receiveLsn() > s.replayLsn()
                     ? Duration.between(s.replayTimestamp(), now).abs() : Duration.ZERO;
