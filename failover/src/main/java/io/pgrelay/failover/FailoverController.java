@@ -23,6 +23,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,19 +96,13 @@ public final class FailoverController implements AutoCloseable {
      * Blocks until done (up to about 90 s): call it off event loops.
      */
     public OperationResult promote(String name) {
-        return onControllerThread(() -> {
-            Topology t = holder.current();
-            Optional<Node> node = t.node(name);
-            if (node.isEmpty()) {
-                return unknown(name, t);
-            }
+        return onNode(name, (n, t) -> {
             Optional<Node> primary = t.primary();
             if (primary.isPresent()) {
                 return OperationResult.refused(primary.get().name().equals(name) ? name + " is already the primary"
                         : "cannot promote " + name + ": " + primary.get().name() + " is the primary in service and"
                         + " promoting another node would make two; stop it first (failover then fences it)");
             }
-            Node n = node.get();
             if (n.state() != NodeState.UP || n.role() != NodeRole.REPLICA) {
                 return OperationResult.refused("cannot promote " + name + ": it is " + n.state() + " "
                         + n.role().name().toLowerCase() + ", not a standby in service (" + n.reason() + ")");
@@ -118,13 +113,7 @@ public final class FailoverController implements AutoCloseable {
 
     /** Takes a node out of service; refused for the primary in service. */
     public OperationResult detach(String name) {
-        return onControllerThread(() -> {
-            Topology t = holder.current();
-            Optional<Node> node = t.node(name);
-            if (node.isEmpty()) {
-                return unknown(name, t);
-            }
-            Node n = node.get();
+        return onNode(name, (n, t) -> {
             if (n.state() == NodeState.DETACHED) {
                 return OperationResult.done(name + " is already detached");
             }
@@ -144,13 +133,7 @@ public final class FailoverController implements AutoCloseable {
      * older timeline than the primary.
      */
     public OperationResult attach(String name) {
-        return onControllerThread(() -> {
-            Topology t = holder.current();
-            Optional<Node> node = t.node(name);
-            if (node.isEmpty()) {
-                return unknown(name, t);
-            }
-            Node n = node.get();
+        return onNode(name, (n, t) -> {
             switch (n.state()) {
                 case UP -> {
                     return OperationResult.done(name + " is already in service");
@@ -445,9 +428,14 @@ public final class FailoverController implements AutoCloseable {
         return NodeSql.connect(n.host(), n.port(), credentials, health.timeout());
     }
 
-    private static OperationResult unknown(String name, Topology t) {
-        return OperationResult.refused("no node is named " + name + "; nodes: "
-                + String.join(", ", t.nodes().stream().map(Node::name).toList()));
+    /** Runs {@code operation} on the controller thread with the named node, refused if there is none. */
+    private OperationResult onNode(String name, BiFunction<Node, Topology, OperationResult> operation) {
+        return onControllerThread(() -> {
+            Topology t = holder.current();
+            return t.node(name).map(n -> operation.apply(n, t)).orElseGet(() -> OperationResult.refused(
+                    "no node is named " + name + "; nodes: "
+                            + String.join(", ", t.nodes().stream().map(Node::name).toList())));
+        });
     }
 
     private OperationResult onControllerThread(Callable<OperationResult> operation) {
