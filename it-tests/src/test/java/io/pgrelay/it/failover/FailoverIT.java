@@ -9,6 +9,7 @@ import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.failover.FailoverService;
 import io.pgrelay.failover.FailoverStatus;
 import io.pgrelay.failover.Lsn;
+import io.pgrelay.failover.Monitor;
 import io.pgrelay.failover.Node;
 import io.pgrelay.failover.NodeState;
 import io.pgrelay.failover.OperationResult;
@@ -23,6 +24,7 @@ import java.sql.Statement;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -179,6 +181,34 @@ class FailoverIT {
                 OperationResult manual = failover.controller().promote("replica1");
                 assertFalse(manual.done(), manual::message);
                 assertTrue(manual.message().contains("failover.max_lag"), manual.message());
+            }
+        }
+    }
+
+    @Test
+    void aStandbyPromotedBehindPgrelaysBackWinsByItsNewerTimelineAndTheOldPrimaryIsFenced() throws Exception {
+        try (PgCluster pg = PgCluster.start(TWO_REPLICAS.withReplicas(1))) {
+            PgRelayConfig config = Clusters.config(pg, Map.of());
+            TopologyHolder holder = Clusters.holder(pg);
+            try (Monitor monitor = Clusters.monitor(holder, config)) {
+                Clusters.awaitNode(holder, "replica1", Duration.ofSeconds(10), "a sampled standby",
+                        n -> n.discovered() && n.role() == NodeRole.REPLICA);
+                try (Connection c = pg.replicas().get(0).connect("postgres"); Statement st = c.createStatement()) {
+                    st.execute("SELECT pg_promote(true, 30)");
+                }
+                Node fenced = Clusters.awaitNode(holder, "primary", Duration.ofSeconds(10), "fenced",
+                        n -> n.state() == NodeState.FENCED);
+                assertTrue(fenced.reason().contains("split brain: reports being a primary on timeline 1 while"
+                        + " replica1 is the primary on timeline 2"), fenced.reason());
+                Node winner = holder.current().primary().orElseThrow();
+                assertEquals("replica1", winner.name());
+                assertEquals(2, winner.wal().timeline());
+                // Both still answer as primaries; checks that pass afterwards leave the loser fenced.
+                Instant twoChecksLater = fenced.since().plus(config.healthCheck().period().multipliedBy(2));
+                Node later = Clusters.awaitNode(holder, "primary", Duration.ofSeconds(5), "checked again",
+                        n -> n.wal().sampledAt().isAfter(twoChecksLater));
+                assertEquals(NodeState.FENCED, later.state());
+                assertEquals(NodeRole.PRIMARY, later.role());
             }
         }
     }
