@@ -41,6 +41,19 @@ final class Binder {
     private static final int DEFAULT_EVENT_LOOP_THREADS = 0;
     private static final LogConfig.Level DEFAULT_LOG_LEVEL = LogConfig.Level.INFO;
     private static final LogConfig.Format DEFAULT_LOG_FORMAT = LogConfig.Format.TEXT;
+    private static final Duration DEFAULT_HEALTH_CHECK_PERIOD = Duration.ofSeconds(1);
+    private static final Duration DEFAULT_HEALTH_CHECK_TIMEOUT = Duration.ofSeconds(2);
+    private static final int DEFAULT_HEALTH_CHECK_MAX_RETRIES = 3;
+    private static final Duration DEFAULT_LSN_PERIOD = Duration.ofMillis(50);
+    private static final String DEFAULT_MONITOR_USER = "postgres";
+    private static final String DEFAULT_MONITOR_DATABASE = "postgres";
+    private static final Duration DEFAULT_GRACE_PERIOD = Duration.ofSeconds(10);
+    private static final long DEFAULT_MAX_LAG = 16L << 20;
+    private static final long MAX_MAX_LAG = 1024L << 30;
+    private static final Duration DEFAULT_FAILOVER_WAIT_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration DEFAULT_HOOKS_TIMEOUT = Duration.ofSeconds(30);
+    private static final Pattern PLACEHOLDER = Pattern.compile("%\\{([^}]*)}");
+    private static final Pattern ROLE_NAME = Pattern.compile("[^\\x00]{1,63}");
 
     private static final Pattern DURATION = Pattern.compile("(\\d{1,15})\\s*(ms|s|m|min|h)?");
     private static final Duration MAX_DURATION = Duration.ofHours(168);
@@ -100,11 +113,100 @@ final class Binder {
                 choice(Keys.LOG_LEVEL, raw.values.get(Keys.LOG_LEVEL), LogConfig.Level.class, DEFAULT_LOG_LEVEL),
                 choice(Keys.LOG_FORMAT, raw.values.get(Keys.LOG_FORMAT), LogConfig.Format.class, DEFAULT_LOG_FORMAT));
         AdminConfig admin = admin(raw);
+        HealthCheckConfig healthCheck = healthCheck(raw);
+        MonitorConfig monitor = monitor(raw);
+        FailoverConfig failover = failover(raw);
+        HooksConfig hooks = new HooksConfig(
+                hook(Keys.HOOKS_ON_FAILOVER, raw.values.get(Keys.HOOKS_ON_FAILOVER), HooksConfig.FAILOVER_PLACEHOLDERS),
+                hook(Keys.HOOKS_ON_NODE_DOWN, raw.values.get(Keys.HOOKS_ON_NODE_DOWN),
+                        HooksConfig.NODE_DOWN_PLACEHOLDERS),
+                duration(Keys.HOOKS_TIMEOUT, raw.values.get(Keys.HOOKS_TIMEOUT), DEFAULT_HOOKS_TIMEOUT));
         if (problems.size() > before) {
             return null;
         }
         return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
-                eventLoopThreads, log, admin);
+                eventLoopThreads, healthCheck, monitor, failover, hooks, log, admin);
+    }
+
+    // ---- health checks and failover
+
+    private HealthCheckConfig healthCheck(RawConfig raw) {
+        return new HealthCheckConfig(
+                duration(Keys.HEALTH_CHECK_PERIOD, raw.values.get(Keys.HEALTH_CHECK_PERIOD), DEFAULT_HEALTH_CHECK_PERIOD),
+                duration(Keys.HEALTH_CHECK_TIMEOUT, raw.values.get(Keys.HEALTH_CHECK_TIMEOUT),
+                        DEFAULT_HEALTH_CHECK_TIMEOUT),
+                integer(Keys.HEALTH_CHECK_MAX_RETRIES, raw.values.get(Keys.HEALTH_CHECK_MAX_RETRIES),
+                        DEFAULT_HEALTH_CHECK_MAX_RETRIES, 1, 100, " (failed checks in a row before a node is down)"),
+                duration(Keys.HEALTH_CHECK_LSN_PERIOD, raw.values.get(Keys.HEALTH_CHECK_LSN_PERIOD), DEFAULT_LSN_PERIOD));
+    }
+
+    private MonitorConfig monitor(RawConfig raw) {
+        String user = name(Keys.MONITOR_USER, raw.values.get(Keys.MONITOR_USER), DEFAULT_MONITOR_USER, "a role name");
+        String database = name(Keys.MONITOR_DATABASE, raw.values.get(Keys.MONITOR_DATABASE), DEFAULT_MONITOR_DATABASE,
+                "a database name");
+        Raw password = raw.values.get(Keys.MONITOR_PASSWORD);
+        // The password is taken as written: no message may quote it.
+        return new MonitorConfig(user, password == null || password.text() == null ? "" : password.text(), database);
+    }
+
+    private String name(String key, Raw value, String defaultValue, String allowed) {
+        if (value == null) {
+            return defaultValue;
+        }
+        String text = value.text() == null ? "" : value.text().strip();
+        if (!ROLE_NAME.matcher(text).matches()) {
+            problems.add(value.where(key) + ": " + (text.isEmpty() ? "no value given" : quote(text) + " is not allowed")
+                    + "; use " + allowed + " of 1 to 63 characters");
+            return defaultValue;
+        }
+        return text;
+    }
+
+    private FailoverConfig failover(RawConfig raw) {
+        return new FailoverConfig(
+                bool(Keys.FAILOVER_ENABLED, raw.values.get(Keys.FAILOVER_ENABLED), true),
+                duration(Keys.FAILOVER_GRACE_PERIOD, raw.values.get(Keys.FAILOVER_GRACE_PERIOD), DEFAULT_GRACE_PERIOD),
+                size(Keys.FAILOVER_MAX_LAG, raw.values.get(Keys.FAILOVER_MAX_LAG), DEFAULT_MAX_LAG, 0, MAX_MAX_LAG,
+                        "0 to 1024GB", "16MB"),
+                bool(Keys.FAILOVER_FOLLOW_PRIMARY, raw.values.get(Keys.FAILOVER_FOLLOW_PRIMARY), true),
+                duration(Keys.FAILOVER_WAIT_TIMEOUT, raw.values.get(Keys.FAILOVER_WAIT_TIMEOUT),
+                        DEFAULT_FAILOVER_WAIT_TIMEOUT));
+    }
+
+    /** A hook command line; every {@code %{name}} in it must be one of {@code placeholders}. */
+    private String hook(String key, Raw value, List<String> placeholders) {
+        if (value == null || value.text() == null) {
+            return "";
+        }
+        String command = value.text().strip();
+        Matcher m = PLACEHOLDER.matcher(command);
+        while (m.find()) {
+            if (!placeholders.contains(m.group(1))) {
+                problems.add(value.where(key) + ": placeholder " + quote(m.group()) + " is not known; use "
+                        + String.join(", ", placeholders.stream().map(p -> "%{" + p + "}").toList()));
+            }
+        }
+        return command;
+    }
+
+    private boolean bool(String key, Raw value, boolean defaultValue) {
+        if (value == null) {
+            return defaultValue;
+        }
+        String text = value.text() == null ? "" : value.text().strip().toLowerCase(Locale.ROOT);
+        switch (text) {
+            case "true", "on", "yes" -> {
+                return true;
+            }
+            case "false", "off", "no" -> {
+                return false;
+            }
+            default -> {
+                problems.add(value.where(key) + ": " + (text.isEmpty() ? "no value given"
+                        : quote(value.text()) + " is not allowed") + "; use true or false");
+                return defaultValue;
+            }
+        }
     }
 
     // ---- nodes
@@ -181,7 +283,9 @@ final class Binder {
                 : choice(item.path() + ".role", f.get("role"), NodeRole.class, null);
         int weight = integer(item.path() + ".weight", f.get("weight"), DEFAULT_WEIGHT, 0, 10_000,
                 " (a replica's share of reads; 0 sends it none)");
-        NodeConfig node = problems.size() > before ? null : new NodeConfig(name, host, port, role, weight);
+        int priority = integer(item.path() + ".priority", f.get("priority"), NodeConfig.DEFAULT_PRIORITY, 0, 1000,
+                " (higher is promoted first; 0 never)");
+        NodeConfig node = problems.size() > before ? null : new NodeConfig(name, host, port, role, weight, priority);
         String nameWhere = name == null ? null : f.get("name").where(item.path() + ".name");
         return new Placed(node, name, role, item.path(), nameWhere);
     }
@@ -465,24 +569,30 @@ final class Binder {
     }
 
     private int size(String key, Raw value) {
+        return (int) size(key, value, DEFAULT_MAX_MESSAGE_SIZE, MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE, "1kB to 1GB",
+                "256MB");
+    }
+
+    private long size(String key, Raw value, long defaultValue, long min, long max, String range, String example) {
         if (value == null) {
-            return DEFAULT_MAX_MESSAGE_SIZE;
+            return defaultValue;
         }
-        String allowed = "use a size from 1kB to 1GB in bytes or with unit B, kB, MB or GB (powers of 1024, "
-                + "as in PostgreSQL; KiB, MiB and GiB mean the same), e.g. 256MB";
+        String allowed = "use a size from " + range + " in bytes or with unit B, kB, MB or GB (powers of 1024, "
+                + "as in PostgreSQL; KiB, MiB and GiB mean the same), e.g. " + example;
         Matcher m = value.text() == null ? null : SIZE.matcher(value.text().strip());
         Long unit = m != null && m.matches() ? SIZE_UNITS.get(m.group(2).toLowerCase(Locale.ROOT)) : null;
         if (unit == null) {
             problems.add(value.where(key) + ": " + (value.text() == null ? "no value given"
                     : quote(value.text()) + " is not a size") + "; " + allowed);
-            return DEFAULT_MAX_MESSAGE_SIZE;
+            return defaultValue;
         }
         long amount = Long.parseLong(m.group(1));
-        if (amount > MAX_MESSAGE_SIZE || amount * unit < MIN_MESSAGE_SIZE || amount * unit > MAX_MESSAGE_SIZE) {
+        // Divided rather than multiplied, so a huge amount cannot overflow into range.
+        if (amount > max / unit || amount * unit < min) {
             problems.add(value.where(key) + ": " + quote(value.text()) + " is not allowed; " + allowed);
-            return DEFAULT_MAX_MESSAGE_SIZE;
+            return defaultValue;
         }
-        return (int) (amount * unit);
+        return amount * unit;
     }
 
     /** A value quoted for a message, shortened so a pasted blob cannot flood the output. */

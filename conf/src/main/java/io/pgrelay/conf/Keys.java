@@ -2,8 +2,11 @@ package io.pgrelay.conf;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -36,8 +39,23 @@ final class Keys {
     static final String LOG_FORMAT = "log.format";
     static final String ADMIN_LISTEN = "admin.listen";
     static final String ADMIN_TOKEN = "admin.token";
+    static final String HEALTH_CHECK_PERIOD = "health_check.period";
+    static final String HEALTH_CHECK_TIMEOUT = "health_check.timeout";
+    static final String HEALTH_CHECK_MAX_RETRIES = "health_check.max_retries";
+    static final String HEALTH_CHECK_LSN_PERIOD = "health_check.lsn_period";
+    static final String MONITOR_USER = "monitor.user";
+    static final String MONITOR_PASSWORD = "monitor.password";
+    static final String MONITOR_DATABASE = "monitor.database";
+    static final String FAILOVER_ENABLED = "failover.enabled";
+    static final String FAILOVER_GRACE_PERIOD = "failover.grace_period";
+    static final String FAILOVER_MAX_LAG = "failover.max_lag";
+    static final String FAILOVER_FOLLOW_PRIMARY = "failover.follow_primary";
+    static final String FAILOVER_WAIT_TIMEOUT = "failover.wait_timeout";
+    static final String HOOKS_ON_FAILOVER = "hooks.on_failover";
+    static final String HOOKS_ON_NODE_DOWN = "hooks.on_node_down";
+    static final String HOOKS_TIMEOUT = "hooks.timeout";
 
-    static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight");
+    static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight", "priority");
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
     static final List<String> AUTH_FIELDS = List.of("users_file", "rules");
     static final List<String> POOL_FIELDS = List.of(
@@ -47,13 +65,20 @@ final class Keys {
     static final List<String> LOG_FIELDS = List.of("level", "format");
     static final List<String> ADMIN_FIELDS = List.of("listen", "token");
 
+    /** Sections of single-valued keys, in file order, with their fields. */
+    static final Map<String, List<String>> SECTIONS = sections();
+
     /** Keys with a single value, settable from every source (file, environment, command line). */
     static final List<String> OVERRIDABLE = List.of(
             LISTEN, PRIMARY, REPLICAS, USERS_FILE, POOL_MODE, POOL_SIZE, SERVER_RESET_QUERY,
             SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_PREPARED_STATEMENTS, MIN_POOL_SIZE,
             RESERVE_POOL_SIZE, RESERVE_POOL_TIMEOUT, MAX_CLIENT_CONN, SERVER_IDLE_TIMEOUT, SERVER_LIFETIME,
             SERVER_CHECK_DELAY, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
-            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, LOG_LEVEL, LOG_FORMAT, ADMIN_LISTEN, ADMIN_TOKEN);
+            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, HEALTH_CHECK_PERIOD, HEALTH_CHECK_TIMEOUT,
+            HEALTH_CHECK_MAX_RETRIES, HEALTH_CHECK_LSN_PERIOD, MONITOR_USER, MONITOR_PASSWORD, MONITOR_DATABASE,
+            FAILOVER_ENABLED, FAILOVER_GRACE_PERIOD, FAILOVER_MAX_LAG, FAILOVER_FOLLOW_PRIMARY,
+            FAILOVER_WAIT_TIMEOUT, HOOKS_ON_FAILOVER, HOOKS_ON_NODE_DOWN, HOOKS_TIMEOUT, LOG_LEVEL, LOG_FORMAT,
+            ADMIN_LISTEN, ADMIN_TOKEN);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
@@ -75,9 +100,24 @@ final class Keys {
         RULE_FIELDS.forEach(f -> keys.add(RULES + "[]." + f));
         POOL_FIELDS.forEach(f -> keys.add("pool." + f));
         keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
-        LOG_FIELDS.forEach(f -> keys.add("log." + f));
-        ADMIN_FIELDS.forEach(f -> keys.add("admin." + f));
+        SECTIONS.forEach((section, fields) -> {
+            if (!section.equals("pool")) {
+                fields.forEach(f -> keys.add(section + "." + f));
+            }
+        });
         return List.copyOf(keys);
+    }
+
+    private static Map<String, List<String>> sections() {
+        Map<String, List<String>> sections = new LinkedHashMap<>();
+        sections.put("pool", POOL_FIELDS);
+        sections.put("health_check", List.of("period", "timeout", "max_retries", "lsn_period"));
+        sections.put("monitor", List.of("user", "password", "database"));
+        sections.put("failover", List.of("enabled", "grace_period", "max_lag", "follow_primary", "wait_timeout"));
+        sections.put("hooks", List.of("on_failover", "on_node_down", "timeout"));
+        sections.put("log", LOG_FIELDS);
+        sections.put("admin", ADMIN_FIELDS);
+        return Collections.unmodifiableMap(sections);
     }
 
     /** {@code pool.size} -> {@code PGRELAY_POOL_SIZE}. */

@@ -16,6 +16,10 @@ import java.util.Optional;
  * @param startupTimeout    how long a new client may take to finish startup and authentication
  * @param shutdownTimeout   how long a graceful shutdown waits for running transactions
  * @param eventLoopThreads  Netty event-loop threads; 0 picks a default for the core count
+ * @param healthCheck       how nodes are checked
+ * @param monitor           the credentials health checks and failover connect with
+ * @param failover          automatic failover
+ * @param hooks             commands run on failover and node failure
  * @param log               log level and format
  * @param admin             the HTTP admin endpoint
  */
@@ -28,6 +32,10 @@ public record PgRelayConfig(
         Duration startupTimeout,
         Duration shutdownTimeout,
         int eventLoopThreads,
+        HealthCheckConfig healthCheck,
+        MonitorConfig monitor,
+        FailoverConfig failover,
+        HooksConfig hooks,
         LogConfig log,
         AdminConfig admin) {
 

@@ -106,10 +106,14 @@ final class YamlSource {
                         unknownKey("auth." + authKey, authValue);
                     }
                 });
-                case "pool" -> section("pool.", value, Keys.POOL_FIELDS);
-                case "log" -> section("log.", value, Keys.LOG_FIELDS);
-                case "admin" -> section("admin.", value, Keys.ADMIN_FIELDS);
-                default -> unknownKey(key, value);
+                default -> {
+                    List<String> fields = Keys.SECTIONS.get(key);
+                    if (fields == null) {
+                        unknownKey(key, value);
+                    } else {
+                        section(key + ".", value, fields);
+                    }
+                }
             }
         });
         if (raw.nodes != null && (raw.values.containsKey(Keys.PRIMARY) || raw.replicas != null)) {

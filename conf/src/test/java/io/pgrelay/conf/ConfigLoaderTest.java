@@ -83,6 +83,13 @@ class ConfigLoaderTest {
             assertEquals(0, c.eventLoopThreads());
             assertEquals(new AuthConfig(Optional.empty(), Map.of(), List.of(
                     new AuthRule("all", "all", "all", AuthMethod.TRUST))), c.auth());
+            assertEquals(new HealthCheckConfig(Duration.ofSeconds(1), Duration.ofSeconds(2), 3, Duration.ofMillis(50)),
+                    c.healthCheck());
+            assertEquals(new MonitorConfig("postgres", "", "postgres"), c.monitor());
+            assertEquals(new FailoverConfig(true, Duration.ofSeconds(10), 16 << 20, true, Duration.ofSeconds(30)),
+                    c.failover());
+            assertEquals(new HooksConfig("", "", Duration.ofSeconds(30)), c.hooks());
+            assertEquals(NodeConfig.DEFAULT_PRIORITY, c.primary().priority());
         }
 
         @Test
@@ -147,6 +154,25 @@ class ConfigLoaderTest {
                     startup_timeout: 7
                     shutdown_timeout: 1h
                     event_loop_threads: 4
+                    health_check:
+                      period: 200ms
+                      timeout: 1s
+                      max_retries: 2
+                      lsn_period: 20ms
+                    monitor:
+                      user: watcher
+                      password: "pw: with colon"
+                      database: ops
+                    failover:
+                      enabled: false
+                      grace_period: 3s
+                      max_lag: 1GB
+                      follow_primary: off
+                      wait_timeout: 5s
+                    hooks:
+                      on_failover: "notify %{old_primary} %{new_primary} %{old_lsn} %{new_lsn} %{new_host}:%{new_port}"
+                      on_node_down: "notify %{node} %{host} %{port}"
+                      timeout: 4s
                     """);
             assertEquals(new HostPort("::1", 7000), c.listen());
             assertEquals(List.of(
@@ -167,6 +193,32 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(7), c.startupTimeout());
             assertEquals(Duration.ofHours(1), c.shutdownTimeout());
             assertEquals(4, c.eventLoopThreads());
+            assertEquals(new HealthCheckConfig(Duration.ofMillis(200), Duration.ofSeconds(1), 2, Duration.ofMillis(20)),
+                    c.healthCheck());
+            assertEquals(new MonitorConfig("watcher", "pw: with colon", "ops"), c.monitor());
+            assertEquals(new FailoverConfig(false, Duration.ofSeconds(3), 1L << 30, false, Duration.ofSeconds(5)),
+                    c.failover());
+            assertEquals(new HooksConfig("notify %{old_primary} %{new_primary} %{old_lsn} %{new_lsn} %{new_host}:%{new_port}",
+                    "notify %{node} %{host} %{port}", Duration.ofSeconds(4)), c.hooks());
+        }
+
+        @Test
+        void nodePriorityIsRead() throws IOException {
+            PgRelayConfig c = load("""
+                    nodes:
+                      - {name: a, host: 127.0.0.1, role: primary}
+                      - {name: b, host: 127.0.0.1, port: 5433, role: replica, priority: 0}
+                      - {name: c, host: 127.0.0.1, port: 5434, role: replica, priority: 1000}
+                    """);
+            assertEquals(List.of(NodeConfig.DEFAULT_PRIORITY, 0, 1000),
+                    c.nodes().stream().map(NodeConfig::priority).toList());
+        }
+
+        @Test
+        void monitorPasswordNeverAppearsInToString() throws IOException {
+            PgRelayConfig c = load(PRIMARY + "monitor:\n  password: hunter2\n");
+            assertEquals("hunter2", c.monitor().password());
+            assertFalse(c.toString().contains("hunter2"), c::toString);
         }
 
         @Test
@@ -274,6 +326,21 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_STARTUP_TIMEOUT", "4s"),
                     Map.entry("PGRELAY_SHUTDOWN_TIMEOUT", "5s"),
                     Map.entry("PGRELAY_EVENT_LOOP_THREADS", "2"),
+                    Map.entry("PGRELAY_HEALTH_CHECK_PERIOD", "2s"),
+                    Map.entry("PGRELAY_HEALTH_CHECK_TIMEOUT", "3s"),
+                    Map.entry("PGRELAY_HEALTH_CHECK_MAX_RETRIES", "5"),
+                    Map.entry("PGRELAY_HEALTH_CHECK_LSN_PERIOD", "100ms"),
+                    Map.entry("PGRELAY_MONITOR_USER", "mon"),
+                    Map.entry("PGRELAY_MONITOR_PASSWORD", "secret"),
+                    Map.entry("PGRELAY_MONITOR_DATABASE", "db"),
+                    Map.entry("PGRELAY_FAILOVER_ENABLED", "no"),
+                    Map.entry("PGRELAY_FAILOVER_GRACE_PERIOD", "6s"),
+                    Map.entry("PGRELAY_FAILOVER_MAX_LAG", "0"),
+                    Map.entry("PGRELAY_FAILOVER_FOLLOW_PRIMARY", "FALSE"),
+                    Map.entry("PGRELAY_FAILOVER_WAIT_TIMEOUT", "7s"),
+                    Map.entry("PGRELAY_HOOKS_ON_FAILOVER", "echo %{new_primary}"),
+                    Map.entry("PGRELAY_HOOKS_ON_NODE_DOWN", "echo %{node}"),
+                    Map.entry("PGRELAY_HOOKS_TIMEOUT", "8s"),
                     Map.entry("PGRELAY_LOG_LEVEL", "debug"),
                     Map.entry("PGRELAY_LOG_FORMAT", "json"),
                     Map.entry("PGRELAY_ADMIN_LISTEN", "127.0.0.1:7001"),
@@ -288,6 +355,11 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(4), c.startupTimeout());
             assertEquals(Duration.ofSeconds(5), c.shutdownTimeout());
             assertEquals(2, c.eventLoopThreads());
+            assertEquals(new HealthCheckConfig(Duration.ofSeconds(2), Duration.ofSeconds(3), 5, Duration.ofMillis(100)),
+                    c.healthCheck());
+            assertEquals(new MonitorConfig("mon", "secret", "db"), c.monitor());
+            assertEquals(new FailoverConfig(false, Duration.ofSeconds(6), 0, false, Duration.ofSeconds(7)), c.failover());
+            assertEquals(new HooksConfig("echo %{new_primary}", "echo %{node}", Duration.ofSeconds(8)), c.hooks());
             assertEquals(new LogConfig(LogConfig.Level.DEBUG, LogConfig.Format.JSON), c.log());
             assertEquals(new AdminConfig(new HostPort("127.0.0.1", 7001), Optional.of("0123456789abcdef")), c.admin());
             for (String key : ConfigLoader.overridableKeys()) {
@@ -471,10 +543,27 @@ class ConfigLoaderTest {
                 "listen|127.0.0.1:http|port 'http' is not a number",
                 "listen|300.1.1.1:6432|'300.1.1.1' is not a valid IP address",
                 "listen|[127.0.0.1]:6432|brackets are only for IPv6 addresses",
+                "health_check.period|0|'0' is not allowed; use a number with unit ms, s, m or h",
+                "health_check.timeout|soon|'soon' is not a duration",
+                "health_check.max_retries|0|0 is not allowed; use an integer from 1 to 100",
+                "health_check.lsn_period|-1ms|'-1ms' is not a duration",
+                "monitor.user|\"\"|no value given; use a role name",
+                "monitor.database|\"\"|no value given; use a database name",
+                "failover.enabled|maybe|'maybe' is not allowed; use true or false",
+                "failover.follow_primary|\"\"|no value given; use true or false",
+                "failover.grace_period|10 parsecs|'10 parsecs' is not a duration",
+                "failover.max_lag|2048GB|'2048GB' is not allowed; use a size from 0 to 1024GB",
+                "failover.max_lag|99999999999999GB|'99999999999999GB' is not allowed; use a size from 0 to 1024GB",
+                "failover.max_lag|lots|'lots' is not a size",
+                "failover.wait_timeout|169h|'169h' is not allowed",
+                "hooks.on_failover|echo %{primary}|placeholder '%{primary}' is not known; use %{old_primary}, %{new_primary}",
+                "hooks.on_node_down|echo %{new_primary}|placeholder '%{new_primary}' is not known; use %{node}, %{host}, %{port}",
+                "hooks.timeout|0ms|'0ms' is not allowed",
         })
         void badValue(String key, String value, String message) throws IOException {
-            String yaml = key.startsWith("pool.")
-                    ? PRIMARY + "pool:\n  " + key.substring(5) + ": \"" + value + "\"\n"
+            int dot = key.indexOf('.');
+            String yaml = dot > 0
+                    ? PRIMARY + key.substring(0, dot) + ":\n  " + key.substring(dot + 1) + ": \"" + value + "\"\n"
                     : PRIMARY + key + ": \"" + value + "\"\n";
             List<String> problems = problems(yaml);
             assertOneProblem(problems, key + " (from " + dir.resolve("pgrelay.yaml") + ":", message);
@@ -540,16 +629,18 @@ class ConfigLoaderTest {
         void badNodeFields() throws IOException {
             List<String> problems = problems("""
                     nodes:
-                      - {name: "a b", host: "bad host", port: 70000, role: leader, weight: -1}
+                      - {name: "a b", host: "bad host", port: 70000, role: leader, weight: -1, priority: 1001}
                       - {host: 127.0.0.1, role: primary}
                     """);
-            assertEquals(6, problems.size(), problems::toString);
+            assertEquals(7, problems.size(), problems::toString);
             assertContains(problems.get(0), "nodes[0].name (from ", "'a b' is not allowed", "letters, digits");
             assertContains(problems.get(1), "nodes[0].host (from ", "'bad host' is not a valid host name");
             assertContains(problems.get(2), "nodes[0].port (from ", "70000 is not allowed; use an integer from 1 to 65535");
             assertContains(problems.get(3), "nodes[0].role (from ", "'leader' is not allowed; use primary or replica");
             assertContains(problems.get(4), "nodes[0].weight (from ", "-1 is not allowed; use an integer from 0 to 10000");
-            assertContains(problems.get(5), "nodes[1] (from ", "name is missing");
+            assertContains(problems.get(5), "nodes[0].priority (from ", "1001 is not allowed; use an integer from 0 to 1000",
+                    "0 never");
+            assertContains(problems.get(6), "nodes[1] (from ", "name is missing");
         }
 
         @ParameterizedTest
@@ -714,14 +805,17 @@ class ConfigLoaderTest {
     @Test
     void knownKeys() {
         assertEquals(List.of("listen", "primary", "replicas", "nodes", "nodes[].name", "nodes[].host", "nodes[].port",
-                "nodes[].role", "nodes[].weight", "auth.users_file", "auth.rules", "auth.rules[].address",
+                "nodes[].role", "nodes[].weight", "nodes[].priority", "auth.users_file", "auth.rules", "auth.rules[].address",
                 "auth.rules[].database", "auth.rules[].user", "auth.rules[].method", "pool.mode", "pool.size",
                 "pool.server_reset_query", "pool.server_connect_timeout", "pool.query_wait_timeout",
                 "pool.max_prepared_statements", "pool.min_pool_size", "pool.reserve_pool_size",
                 "pool.reserve_pool_timeout", "pool.max_client_conn", "pool.server_idle_timeout", "pool.server_lifetime",
                 "pool.server_check_delay",
-                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads", "log.level",
-                "log.format", "admin.listen", "admin.token"),
+                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads",
+                "health_check.period", "health_check.timeout", "health_check.max_retries", "health_check.lsn_period",
+                "monitor.user", "monitor.password", "monitor.database", "failover.enabled", "failover.grace_period",
+                "failover.max_lag", "failover.follow_primary", "failover.wait_timeout", "hooks.on_failover",
+                "hooks.on_node_down", "hooks.timeout", "log.level", "log.format", "admin.listen", "admin.token"),
                 ConfigLoader.knownKeys());
         for (String key : ConfigLoader.overridableKeys()) {
             if (!ConfigLoader.knownKeys().contains(key)) {

@@ -60,6 +60,11 @@ class ExampleFilesTest {
         assertEquals(defaults.eventLoopThreads(), example.eventLoopThreads());
         assertEquals(defaults.log(), example.log());
         assertEquals(defaults.admin(), example.admin());
+        assertEquals(defaults.healthCheck(), example.healthCheck());
+        assertEquals(defaults.failover(), example.failover());
+        assertEquals(defaults.hooks(), example.hooks());
+        assertEquals(defaults.monitor().database(), example.monitor().database());
+        assertEquals(defaults.primary().priority(), example.primary().priority());
     }
 
     @Test

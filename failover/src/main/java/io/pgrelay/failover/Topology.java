@@ -1,9 +1,12 @@
 package io.pgrelay.failover;
 
 import io.pgrelay.conf.NodeConfig;
+import io.pgrelay.conf.NodeRole;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * An immutable snapshot of all nodes. Readers hold a snapshot for as long as they need it; a
@@ -18,13 +21,22 @@ public record Topology(long version, List<Node> nodes) {
         return new Topology(1, configs.stream().map(c -> Node.configured(c, now)).toList());
     }
 
-    /** The primary, if one is known and in service. */
+    /**
+     * The primary, if one is known and in service; a node that reported being the primary is
+     * preferred to one only configured as primary and not yet checked.
+     */
     public Optional<Node> primary() {
-        return nodes.stream().filter(n -> n.isPrimary() && n.usable()).findFirst();
+        return nodes.stream().filter(n -> n.isPrimary() && n.usable()).min(Comparator.comparing(n -> !n.discovered()));
     }
 
+    /** Every node not acting as primary, in service or not. */
     public List<Node> replicas() {
         return nodes.stream().filter(n -> !n.isPrimary()).toList();
+    }
+
+    /** Standbys in service. */
+    public List<Node> usableReplicas() {
+        return nodes.stream().filter(n -> n.role() == NodeRole.REPLICA && n.usable()).toList();
     }
 
     public Optional<Node> node(String name) {
@@ -34,5 +46,10 @@ public record Topology(long version, List<Node> nodes) {
     /** A new snapshot with one node replaced. */
     public Topology with(Node changed) {
         return new Topology(version + 1, nodes.stream().map(n -> n.name().equals(changed.name()) ? changed : n).toList());
+    }
+
+    /** A new snapshot with the node named {@code name} changed; this one if there is no such node. */
+    public Topology with(String name, UnaryOperator<Node> change) {
+        return node(name).map(n -> with(change.apply(n))).orElse(this);
     }
 }
