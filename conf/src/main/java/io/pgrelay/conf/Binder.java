@@ -6,6 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -97,7 +100,9 @@ final class Binder {
                 integer(Keys.MAX_CLIENT_CONN, raw.values.get(Keys.MAX_CLIENT_CONN), DEFAULT_MAX_CLIENT_CONN, 1, 1_000_000, ""),
                 duration(Keys.SERVER_IDLE_TIMEOUT, raw.values.get(Keys.SERVER_IDLE_TIMEOUT), DEFAULT_SERVER_IDLE_TIMEOUT),
                 duration(Keys.SERVER_LIFETIME, raw.values.get(Keys.SERVER_LIFETIME), DEFAULT_SERVER_LIFETIME),
-                duration(Keys.SERVER_CHECK_DELAY, raw.values.get(Keys.SERVER_CHECK_DELAY), DEFAULT_SERVER_CHECK_DELAY));
+                duration(Keys.SERVER_CHECK_DELAY, raw.values.get(Keys.SERVER_CHECK_DELAY), DEFAULT_SERVER_CHECK_DELAY),
+                overrides(raw.databases, "pool_size", "max_db_connections"),
+                overrides(raw.users, null, "max_user_connections"));
         if (pool.minPoolSize() > pool.size()) {
             problems.add(Keys.MIN_POOL_SIZE + ": " + pool.minPoolSize() + " is larger than " + Keys.POOL_SIZE + " "
                     + pool.size() + "; make it at most " + pool.size());
@@ -126,6 +131,37 @@ final class Binder {
         }
         return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
                 eventLoopThreads, healthCheck, monitor, failover, hooks, log, admin);
+    }
+
+    // ---- per-database and per-user pool settings
+
+    /** The {@code databases} or {@code users} entries; {@code sizeField} null where a size is not allowed. */
+    private List<PoolOverride> overrides(List<RawItem> items, String sizeField, String capField) {
+        List<PoolOverride> overrides = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (RawItem item : items == null ? List.<RawItem>of() : items) {
+            Raw name = item.fields().get("name");
+            if (name == null || name.text() == null || name.text().isBlank()) {
+                problems.add(item.path() + " (from " + item.origin() + "): name is missing");
+                continue;
+            }
+            String n = name.text().strip();
+            if (!names.add(n)) {
+                problems.add(name.where(item.path() + ".name") + ": " + quote(n) + " is listed twice; merge the entries");
+                continue;
+            }
+            Raw mode = item.fields().get("pool_mode");
+            Optional<PoolMode> poolMode = mode == null ? Optional.empty()
+                    : Optional.of(choice(item.path() + ".pool_mode", mode, PoolMode.class, DEFAULT_POOL_MODE));
+            Raw size = sizeField == null ? null : item.fields().get(sizeField);
+            OptionalInt poolSize = size == null ? OptionalInt.empty()
+                    : OptionalInt.of(integer(item.path() + "." + sizeField, size, DEFAULT_POOL_SIZE, 1, 10_000, ""));
+            Raw cap = item.fields().get(capField);
+            OptionalInt maxConnections = cap == null ? OptionalInt.empty()
+                    : OptionalInt.of(integer(item.path() + "." + capField, cap, 0, 0, 100_000, " (0: no cap)"));
+            overrides.add(new PoolOverride(n, poolMode, poolSize, maxConnections));
+        }
+        return overrides;
     }
 
     // ---- health checks and failover

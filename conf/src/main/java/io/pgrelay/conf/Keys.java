@@ -16,6 +16,8 @@ final class Keys {
     static final String PRIMARY = "primary";
     static final String REPLICAS = "replicas";
     static final String NODES = "nodes";
+    static final String DATABASES = "databases";
+    static final String USERS = "users";
     static final String USERS_FILE = "auth.users_file";
     static final String RULES = "auth.rules";
     static final String POOL_MODE = "pool.mode";
@@ -55,6 +57,8 @@ final class Keys {
     static final String HOOKS_ON_NODE_DOWN = "hooks.on_node_down";
     static final String HOOKS_TIMEOUT = "hooks.timeout";
 
+    static final List<String> DATABASE_FIELDS = List.of("name", "pool_mode", "pool_size", "max_db_connections");
+    static final List<String> USER_FIELDS = List.of("name", "pool_mode", "max_user_connections");
     static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight", "priority");
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
     static final List<String> AUTH_FIELDS = List.of("users_file", "rules");
@@ -99,6 +103,10 @@ final class Keys {
         keys.add(RULES);
         RULE_FIELDS.forEach(f -> keys.add(RULES + "[]." + f));
         POOL_FIELDS.forEach(f -> keys.add("pool." + f));
+        keys.add(DATABASES);
+        DATABASE_FIELDS.forEach(f -> keys.add(DATABASES + "[]." + f));
+        keys.add(USERS);
+        USER_FIELDS.forEach(f -> keys.add(USERS + "[]." + f));
         keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
         SECTIONS.forEach((section, fields) -> {
             if (!section.equals("pool")) {

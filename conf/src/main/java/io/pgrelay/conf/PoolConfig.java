@@ -1,6 +1,8 @@
 package io.pgrelay.conf;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * Server connection pooling, applied to every (node, database, user) pool.
@@ -23,6 +25,8 @@ import java.time.Duration;
  *                             connection gets up to 20% less, so a pool does not recycle all at once)
  * @param serverCheckDelay     an idle connection unused this long is checked with an empty query
  *                             before a client gets it
+ * @param databases            per-database settings ({@code databases} list)
+ * @param users                per-user settings ({@code users} list)
  */
 public record PoolConfig(
         PoolMode mode,
@@ -37,5 +41,42 @@ public record PoolConfig(
         int maxClientConn,
         Duration serverIdleTimeout,
         Duration serverLifetime,
-        Duration serverCheckDelay) {
+        Duration serverCheckDelay,
+        List<PoolOverride> databases,
+        List<PoolOverride> users) {
+    public PoolConfig {
+        databases = List.copyOf(databases);
+        users = List.copyOf(users);
+    }
+
+    /** The pool mode for clients of {@code database} logged in as {@code user}. */
+    public PoolMode modeFor(String database, String user) {
+        return find(users, user).flatMap(PoolOverride::mode)
+                .or(() -> find(databases, database).flatMap(PoolOverride::mode))
+                .orElse(mode);
+    }
+
+    /** Server connections per pool for {@code database}. */
+    public int sizeFor(String database) {
+        return find(databases, database).map(o -> o.size().orElse(size)).orElse(size);
+    }
+
+    /** The cap on server connections to {@code database} over all pools, or 0 for none. */
+    public int maxDatabaseConnections(String database) {
+        return find(databases, database).map(o -> o.maxConnections().orElse(0)).orElse(0);
+    }
+
+    /** The cap on server connections as {@code user} over all pools, or 0 for none. */
+    public int maxUserConnections(String user) {
+        return find(users, user).map(o -> o.maxConnections().orElse(0)).orElse(0);
+    }
+
+    private static Optional<PoolOverride> find(List<PoolOverride> overrides, String name) {
+        for (PoolOverride o : overrides) {
+            if (o.name().equals(name)) {
+                return Optional.of(o);
+            }
+        }
+        return Optional.empty();
+    }
 }

@@ -17,6 +17,9 @@ final class RawConfig {
     String nodesOrigin;
     /** {@code auth.rules}; {@code null} when not set. */
     List<RawItem> rules;
+    /** {@code databases} and {@code users}; {@code null} when not set. */
+    List<RawItem> databases;
+    List<RawItem> users;
     /** The directory a relative {@code auth.users_file} is resolved against; null: the working directory. */
     Path usersFileBase;
     /** Set when a later source's primary/replicas shorthand replaced the file's {@code nodes}. */
@@ -42,6 +45,12 @@ final class RawConfig {
         if (top.replicas != null) {
             replicas = top.replicas;
             replicasOrigin = top.replicasOrigin;
+        }
+        if (top.databases != null) {
+            databases = top.databases;
+        }
+        if (top.users != null) {
+            users = top.users;
         }
         if (top.rules != null) {
             rules = top.rules;

@@ -96,6 +96,8 @@ final class YamlSource {
                     raw.nodes = items(key, value, Keys.NODE_FIELDS);
                     raw.nodesOrigin = origin(value);
                 }
+                case Keys.DATABASES -> raw.databases = items(key, value, Keys.DATABASE_FIELDS);
+                case Keys.USERS -> raw.users = items(key, value, Keys.USER_FIELDS);
                 case "auth" -> forEachKey("auth.", value, (authKey, authValue) -> {
                     if (authKey.equals("users_file")) {
                         scalar(Keys.USERS_FILE, authValue);

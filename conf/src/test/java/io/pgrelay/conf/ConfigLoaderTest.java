@@ -76,7 +76,8 @@ class ConfigLoaderTest {
             assertEquals(List.of(new NodeConfig("primary", "127.0.0.1", 5432, NodeRole.PRIMARY, 1)), c.nodes());
             assertEquals(new PoolConfig(PoolMode.SESSION, 20, "DISCARD ALL", Duration.ofSeconds(5),
                     Duration.ofSeconds(120), 200, 0, 0,
-                    Duration.ofSeconds(5), 10_000, Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofSeconds(30)), c.pool());
+                    Duration.ofSeconds(5), 10_000, Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofSeconds(30),
+                    List.of(), List.of()), c.pool());
             assertEquals(268_435_456, c.maxMessageSize());
             assertEquals(Duration.ofSeconds(10), c.startupTimeout());
             assertEquals(Duration.ofSeconds(30), c.shutdownTimeout());
@@ -187,7 +188,8 @@ class ConfigLoaderTest {
                     new AuthRule("all", "all", "monitor", AuthMethod.TRUST),
                     new AuthRule("all", "all", "all", AuthMethod.REJECT)), c.auth().rules());
             assertEquals(new PoolConfig(PoolMode.TRANSACTION, 10000, "", Duration.ofMillis(500), Duration.ofMinutes(2), 200, 0, 0,
-                    Duration.ofSeconds(5), 10_000, Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofSeconds(30)),
+                    Duration.ofSeconds(5), 10_000, Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofSeconds(30),
+                    List.of(), List.of()),
                     c.pool());
             assertEquals(1 << 30, c.maxMessageSize());
             assertEquals(Duration.ofSeconds(7), c.startupTimeout());
@@ -349,7 +351,8 @@ class ConfigLoaderTest {
             assertEquals(new HostPort("127.0.0.2", 7000), c.listen());
             assertEquals(List.of("primary", "replica1", "replica2"), c.nodes().stream().map(NodeConfig::name).toList());
             assertEquals(new PoolConfig(PoolMode.TRANSACTION, 7, "", Duration.ofSeconds(2), Duration.ofSeconds(3), 50, 2, 3,
-                    Duration.ofSeconds(6), 500, Duration.ofSeconds(7), Duration.ofSeconds(8), Duration.ofSeconds(9)),
+                    Duration.ofSeconds(6), 500, Duration.ofSeconds(7), Duration.ofSeconds(8), Duration.ofSeconds(9),
+                    List.of(), List.of()),
                     c.pool());
             assertEquals(1 << 20, c.maxMessageSize());
             assertEquals(Duration.ofSeconds(4), c.startupTimeout());
@@ -476,6 +479,49 @@ class ConfigLoaderTest {
 
     @Nested
     class Validation {
+        @Test
+        void perDatabaseAndPerUserPoolSettings() throws IOException {
+            PgRelayConfig c = load("""
+                    primary: 127.0.0.1:5432
+                    pool: {mode: transaction, size: 20}
+                    databases:
+                      - {name: reporting, pool_mode: session, pool_size: 5, max_db_connections: 8}
+                    users:
+                      - {name: batch, pool_mode: session, max_user_connections: 3}
+                      - {name: web, pool_mode: transaction}
+                    """);
+            PoolConfig p = c.pool();
+            assertEquals(PoolMode.TRANSACTION, p.modeFor("app", "alice"));
+            assertEquals(PoolMode.SESSION, p.modeFor("reporting", "alice"));
+            assertEquals(PoolMode.SESSION, p.modeFor("app", "batch"));
+            assertEquals(PoolMode.TRANSACTION, p.modeFor("reporting", "web"), "a user's mode wins");
+            assertEquals(5, p.sizeFor("reporting"));
+            assertEquals(20, p.sizeFor("app"));
+            assertEquals(8, p.maxDatabaseConnections("reporting"));
+            assertEquals(0, p.maxDatabaseConnections("app"));
+            assertEquals(3, p.maxUserConnections("batch"));
+            assertEquals(0, p.maxUserConnections("web"));
+        }
+
+        @Test
+        void badPerDatabaseEntriesNameTheKey() throws IOException {
+            List<String> problems = problems("""
+                    primary: 127.0.0.1:5432
+                    databases:
+                      - {name: a, pool_mode: sometimes}
+                      - {pool_size: 3}
+                      - {name: a}
+                    """);
+            String all = String.join("\n", problems);
+            assertContains(all, "databases[0].pool_mode", "sometimes", "databases[1]", "name is missing",
+                    "'a' is listed twice");
+            assertContains(String.join("\n", problems("""
+                    primary: 127.0.0.1:5432
+                    users:
+                      - {name: u, pool_size: 3}
+                    """)), "unknown key users[0].pool_size");
+        }
+
         @Test
         void minPoolSizeAboveThePoolSizeIsRefused() throws IOException {
             List<String> problems = problems("""
@@ -810,7 +856,9 @@ class ConfigLoaderTest {
                 "pool.server_reset_query", "pool.server_connect_timeout", "pool.query_wait_timeout",
                 "pool.max_prepared_statements", "pool.min_pool_size", "pool.reserve_pool_size",
                 "pool.reserve_pool_timeout", "pool.max_client_conn", "pool.server_idle_timeout", "pool.server_lifetime",
-                "pool.server_check_delay",
+                "pool.server_check_delay", "databases", "databases[].name", "databases[].pool_mode",
+                "databases[].pool_size", "databases[].max_db_connections", "users", "users[].name", "users[].pool_mode",
+                "users[].max_user_connections",
                 "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads",
                 "health_check.period", "health_check.timeout", "health_check.max_retries", "health_check.lsn_period",
                 "monitor.user", "monitor.password", "monitor.database", "failover.enabled", "failover.grace_period",

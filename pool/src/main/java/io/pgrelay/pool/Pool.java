@@ -36,6 +36,7 @@ public final class Pool {
     private final EventLoop loop;
     private final PoolSettings settings;
     private final ServerConnector connector;
+    private final ConnectionCaps caps;
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int connecting;
@@ -47,11 +48,12 @@ public final class Pool {
     private Map<String, String> lastParameters;
     private BackendCredentials lastCredentials;
 
-    Pool(PoolKey key, EventLoop loop, PoolSettings settings, ServerConnector connector) {
+    Pool(PoolKey key, EventLoop loop, PoolSettings settings, ServerConnector connector, ConnectionCaps caps) {
         this.key = key;
         this.loop = loop;
         this.settings = settings;
         this.connector = connector;
+        this.caps = caps;
         loop.scheduleWithFixedDelay(this::maintain, MAINTENANCE_MILLIS, MAINTENANCE_MILLIS, TimeUnit.MILLISECONDS);
     }
 
@@ -61,6 +63,11 @@ public final class Pool {
 
     public EventLoop loop() {
         return loop;
+    }
+
+    /** This pool's settings (its mode and size may differ by database and user). */
+    public PoolSettings settings() {
+        return settings;
     }
 
     /** Connections counted against the size limit: connecting, idle, leased or resetting. */
@@ -207,6 +214,7 @@ public final class Pool {
         adjust(from, -1);
         adjust(to, +1);
         if (to == ServerState.CLOSED) {
+            caps.release(key);
             idle.remove(server);
             serveWaiters();
         }
@@ -223,7 +231,7 @@ public final class Pool {
         }
     }
 
-    private void serveWaiters() {
+    void serveWaiters() {
         // tryServe can re-enter through a close (swap) or a connect that fails at once; the
         // outer loop still holds the head waiter, so only it may poll.
         if (servingWaiters) {
@@ -270,7 +278,8 @@ public final class Pool {
             ServerConnection stranger = idle.pollLast();
             if (stranger == null) {
                 if (total() < settings.size() + settings.reserveSize()
-                        && System.nanoTime() - waiter.sinceNanos >= settings.reserveTimeout().toNanos()) {
+                        && System.nanoTime() - waiter.sinceNanos >= settings.reserveTimeout().toNanos()
+                        && caps.tryAcquire(key)) {
                     log.info("pool {}: a client waited {}ms, opening a reserve connection ({} of reserve_pool_size {})",
                             key, settings.reserveTimeout().toMillis(), total() - settings.size() + 1, settings.reserveSize());
                     open(waiter);
@@ -280,6 +289,10 @@ public final class Pool {
             }
             // Full, but an idle connection has other startup parameters: trade it for a fitting one.
             stranger.close();
+        }
+        if (!caps.tryAcquire(key)) {
+            // Its database or user has all the connections it may have; a close elsewhere retries.
+            return false;
         }
         open(waiter);
         return true;
@@ -298,6 +311,7 @@ public final class Pool {
                 }
             } else {
                 connecting--;
+                caps.release(key);
                 waiter.promise.tryFailure(f.cause());
                 serveWaiters();
             }
@@ -333,7 +347,7 @@ public final class Pool {
             server.close();
         }
         int missing = settings.minSize() - total();
-        for (int i = 0; i < missing && lastCredentials != null; i++) {
+        for (int i = 0; i < missing && lastCredentials != null && caps.tryAcquire(key); i++) {
             openSpare();
         }
     }
@@ -349,6 +363,7 @@ public final class Pool {
                 resetDone(server);
             } else {
                 connecting--;
+                caps.release(key);
                 log.warn("pool {}: could not open a connection for min_pool_size: {}", key, f.cause().getMessage());
             }
         });

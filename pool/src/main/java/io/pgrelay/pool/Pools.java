@@ -5,25 +5,38 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * All pools of the process. Pools are per event loop, so a client's lease never crosses threads;
- * the size limit applies to each event loop's pool.
+ * the size limit applies to each event loop's pool, the database and user caps to all pools.
  */
 public final class Pools {
-    private final PoolSettings settings;
+    private final Function<PoolKey, PoolSettings> settings;
     private final ServerConnector connector;
+    private final ConnectionCaps caps;
     private final Map<EventLoop, Map<PoolKey, Pool>> byLoop = new ConcurrentHashMap<>();
 
+    /** Pools that all share {@code settings}, with no database or user caps. */
     public Pools(PoolSettings settings, ServerConnector connector) {
+        this(key -> settings, connector, ConnectionCaps.NONE);
+    }
+
+    /**
+     * @param settings the settings of the pool for a key (mode and size may differ by database and user)
+     * @param caps     the per-database and per-user caps over all pools
+     */
+    public Pools(Function<PoolKey, PoolSettings> settings, ServerConnector connector, ConnectionCaps caps) {
         this.settings = settings;
         this.connector = connector;
+        this.caps = caps;
+        caps.onRelease(this::retryWaiting);
     }
 
     /** The pool for {@code key} on {@code loop}; call on that loop. */
     public Pool pool(EventLoop loop, PoolKey key) {
         return byLoop.computeIfAbsent(loop, l -> new ConcurrentHashMap<>())
-                .computeIfAbsent(key, k -> new Pool(k, loop, settings, connector));
+                .computeIfAbsent(key, k -> new Pool(k, loop, settings.apply(k), connector, caps));
     }
 
     /** A snapshot of every pool, for shutdown and the admin views. */
@@ -37,6 +50,17 @@ public final class Pools {
     public void closeIdle() {
         for (Pool pool : all()) {
             pool.loop().execute(pool::closeIdle);
+        }
+    }
+
+    /** A connection of {@code released}'s database and user closed: pools capped with it may open one now. */
+    private void retryWaiting(PoolKey released) {
+        for (Pool pool : all()) {
+            PoolKey k = pool.key();
+            if (pool.waiting() > 0 && !k.equals(released)
+                    && (k.database().equals(released.database()) || k.user().equals(released.user()))) {
+                pool.loop().execute(pool::serveWaiters);
+            }
         }
     }
 }

@@ -8,9 +8,12 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.pgrelay.conf.PgRelayConfig;
+import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
+import io.pgrelay.pool.ConnectionCaps;
+import io.pgrelay.pool.PoolKey;
 import io.pgrelay.pool.PoolSettings;
 import io.pgrelay.pool.Pools;
 import io.pgrelay.pool.ServerConnector;
@@ -29,6 +32,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,17 +69,21 @@ public final class PgRelayServer implements AutoCloseable {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
-        boolean transactionPooling = config.pool().mode() == PoolMode.TRANSACTION;
-        PoolSettings poolSettings = new PoolSettings(config.pool().size(), config.pool().serverResetQuery(),
-                config.pool().serverConnectTimeout(), config.pool().queryWaitTimeout(), config.maxMessageSize(),
-                transactionPooling, config.pool().maxPreparedStatements(), config.pool().minPoolSize(),
-                config.pool().reservePoolSize(), config.pool().reservePoolTimeout(), config.pool().serverIdleTimeout(),
-                config.pool().serverLifetime(), config.pool().serverCheckDelay());
-        this.pools = new Pools(poolSettings, new ServerConnector(serverBootstrap, poolSettings));
+        PoolConfig pc = config.pool();
+        Function<PoolKey, PoolSettings> settingsFor = key -> new PoolSettings(pc.sizeFor(key.database()),
+                pc.serverResetQuery(), pc.serverConnectTimeout(), pc.queryWaitTimeout(), config.maxMessageSize(),
+                pc.modeFor(key.database(), key.user()) == PoolMode.TRANSACTION, pc.maxPreparedStatements(),
+                Math.min(pc.minPoolSize(), pc.sizeFor(key.database())), pc.reservePoolSize(), pc.reservePoolTimeout(),
+                pc.serverIdleTimeout(), pc.serverLifetime(), pc.serverCheckDelay());
+        // Connecting uses only what every pool shares: timeouts, message size, statement cap.
+        PoolSettings connectorSettings = PoolSettings.of(pc.size(), pc.serverResetQuery(), pc.serverConnectTimeout(),
+                pc.queryWaitTimeout(), config.maxMessageSize(), false, pc.maxPreparedStatements());
+        this.pools = new Pools(settingsFor, new ServerConnector(serverBootstrap, connectorSettings),
+                new ConnectionCaps(pc::maxDatabaseConnections, pc::maxUserConnections));
         TopologyHolder topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
-                transactionPooling, config.pool().maxClientConn());
+                pc.maxClientConn());
         metrics.clientConnections(services::clients);
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady);
     }

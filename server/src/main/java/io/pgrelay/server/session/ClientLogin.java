@@ -202,7 +202,7 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
         PoolKey key = new PoolKey(new ServerAddress(node.name(), node.host(), node.port()), startup.database(), startup.user());
         pool = services.pools().pool(channel.eventLoop(), key);
         leaseParameters = serverParameters(startup);
-        if (services.transactionPooling()) {
+        if (pool.settings().transactionPooling()) {
             try {
                 settings = SessionSettings.fromStartup(startup.parameters());
             } catch (WireException e) {

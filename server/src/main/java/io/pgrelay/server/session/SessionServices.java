@@ -19,22 +19,19 @@ public final class SessionServices {
     private final CancelRegistry cancels;
     private final int maxMessageSize;
     private final Duration startupTimeout;
-    private final boolean transactionPooling;
     private final int maxClientConnections;
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private final ServerStatementNames statementNames = new ServerStatementNames();
     private volatile boolean draining;
 
     public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
-                           int maxMessageSize, Duration startupTimeout, boolean transactionPooling,
-                           int maxClientConnections) {
+                           int maxMessageSize, Duration startupTimeout, int maxClientConnections) {
         this.auth = auth;
         this.pools = pools;
         this.router = router;
         this.cancels = cancels;
         this.maxMessageSize = maxMessageSize;
         this.startupTimeout = startupTimeout;
-        this.transactionPooling = transactionPooling;
         this.maxClientConnections = maxClientConnections;
     }
 
@@ -65,11 +62,6 @@ public final class SessionServices {
     /** pgrelay's names for prepared statements on servers (transaction pooling). */
     public ServerStatementNames statementNames() {
         return statementNames;
-    }
-
-    /** True when clients share server connections transaction by transaction. */
-    public boolean transactionPooling() {
-        return transactionPooling;
     }
 
     /** max_client_conn: most client connections at once. */
