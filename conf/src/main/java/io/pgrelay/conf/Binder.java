@@ -74,11 +74,32 @@ final class Binder {
                 DEFAULT_SHUTDOWN_TIMEOUT);
         int eventLoopThreads = integer(Keys.EVENT_LOOP_THREADS, raw.values.get(Keys.EVENT_LOOP_THREADS),
                 DEFAULT_EVENT_LOOP_THREADS, 0, 1024, " (0 picks a default for the number of cores)");
+        List<String> adminUsers = adminUsers(raw.adminUsers);
         if (problems.size() > before) {
             return null;
         }
         return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
-                eventLoopThreads);
+                eventLoopThreads, adminUsers);
+    }
+
+    /** The user names allowed on the admin console; none by default, which keeps it closed. */
+    private List<String> adminUsers(List<Raw> values) {
+        List<String> users = new ArrayList<>();
+        if (values == null) {
+            return users;
+        }
+        for (int i = 0; i < values.size(); i++) {
+            Raw value = values.get(i);
+            String key = Keys.ADMIN_USERS + "[" + i + "]";
+            if (value.text() == null || value.text().isBlank()) {
+                problems.add(value.where(key) + ": no value given; use a user name");
+            } else if (users.contains(value.text().strip())) {
+                problems.add(value.where(key) + ": " + quote(value.text().strip()) + " is listed twice; list each user once");
+            } else {
+                users.add(value.text().strip());
+            }
+        }
+        return users;
     }
 
     // ---- nodes

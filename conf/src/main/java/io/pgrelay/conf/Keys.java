@@ -25,6 +25,7 @@ final class Keys {
     static final String STARTUP_TIMEOUT = "startup_timeout";
     static final String SHUTDOWN_TIMEOUT = "shutdown_timeout";
     static final String EVENT_LOOP_THREADS = "event_loop_threads";
+    static final String ADMIN_USERS = "admin.users";
 
     static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight");
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
@@ -37,7 +38,7 @@ final class Keys {
     static final List<String> OVERRIDABLE = List.of(
             LISTEN, PRIMARY, REPLICAS, USERS_FILE, POOL_MODE, POOL_SIZE, SERVER_RESET_QUERY,
             SERVER_CONNECT_TIMEOUT, QUERY_WAIT_TIMEOUT, MAX_PREPARED_STATEMENTS, MAX_MESSAGE_SIZE, STARTUP_TIMEOUT,
-            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS);
+            SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, ADMIN_USERS);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
@@ -59,7 +60,7 @@ final class Keys {
         keys.add(RULES);
         RULE_FIELDS.forEach(f -> keys.add(RULES + "[]." + f));
         POOL_FIELDS.forEach(f -> keys.add("pool." + f));
-        keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
+        keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, ADMIN_USERS));
         return List.copyOf(keys);
     }
 
@@ -82,7 +83,9 @@ final class Keys {
             // A right name in the wrong section ("size" at the top level) counts as one edit.
             int byLeaf = distance(leaf, leaf(known)) + (parent(known).equals(parent(normalized)) ? 0 : 1);
             int d = Math.min(distance(normalized, known), byLeaf);
-            if (d < bestDistance) {
+            // On a tie, a key of the same section is the likelier meaning ("admin.user").
+            boolean sameSection = parent(known).equals(parent(normalized));
+            if (d < bestDistance || d == bestDistance && sameSection && !parent(best).equals(parent(normalized))) {
                 bestDistance = d;
                 best = known;
             }

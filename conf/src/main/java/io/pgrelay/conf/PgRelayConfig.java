@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param startupTimeout    how long a new client may take to finish startup and authentication
  * @param shutdownTimeout   how long a graceful shutdown waits for running transactions
  * @param eventLoopThreads  Netty event-loop threads; 0 picks a default for the core count
+ * @param adminUsers        users who may log in to the admin console (database {@code pgrelay});
+ *                          empty: nobody
  */
 public record PgRelayConfig(
         HostPort listen,
@@ -25,10 +27,12 @@ public record PgRelayConfig(
         int maxMessageSize,
         Duration startupTimeout,
         Duration shutdownTimeout,
-        int eventLoopThreads) {
+        int eventLoopThreads,
+        List<String> adminUsers) {
 
     public PgRelayConfig {
         nodes = List.copyOf(nodes);
+        adminUsers = List.copyOf(adminUsers);
     }
 
     /** The node configured as primary. Validation guarantees there is one. */

@@ -15,6 +15,8 @@ final class RawConfig {
     /** The {@code nodes} list; {@code null} when not set. */
     List<RawItem> nodes;
     String nodesOrigin;
+    /** {@code admin.users}; {@code null} when not set. */
+    List<Raw> adminUsers;
     /** {@code auth.rules}; {@code null} when not set. */
     List<RawItem> rules;
     /** The directory a relative {@code auth.users_file} is resolved against; null: the working directory. */
@@ -45,6 +47,9 @@ final class RawConfig {
         }
         if (top.rules != null) {
             rules = top.rules;
+        }
+        if (top.adminUsers != null) {
+            adminUsers = top.adminUsers;
         }
     }
 }

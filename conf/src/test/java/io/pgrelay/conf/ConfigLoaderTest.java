@@ -80,6 +80,7 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(10), c.startupTimeout());
             assertEquals(Duration.ofSeconds(30), c.shutdownTimeout());
             assertEquals(0, c.eventLoopThreads());
+            assertEquals(List.of(), c.adminUsers(), "no admin users: the console is closed");
             assertEquals(new AuthConfig(Optional.empty(), Map.of(), List.of(
                     new AuthRule("all", "all", "all", AuthMethod.TRUST))), c.auth());
         }
@@ -146,6 +147,8 @@ class ConfigLoaderTest {
                     startup_timeout: 7
                     shutdown_timeout: 1h
                     event_loop_threads: 4
+                    admin:
+                      users: [ops, " monitor "]
                     """);
             assertEquals(new HostPort("::1", 7000), c.listen());
             assertEquals(List.of(
@@ -165,6 +168,7 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(7), c.startupTimeout());
             assertEquals(Duration.ofHours(1), c.shutdownTimeout());
             assertEquals(4, c.eventLoopThreads());
+            assertEquals(List.of("ops", "monitor"), c.adminUsers());
         }
 
         @Test
@@ -264,7 +268,8 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_MAX_MESSAGE_SIZE", "1MB"),
                     Map.entry("PGRELAY_STARTUP_TIMEOUT", "4s"),
                     Map.entry("PGRELAY_SHUTDOWN_TIMEOUT", "5s"),
-                    Map.entry("PGRELAY_EVENT_LOOP_THREADS", "2"));
+                    Map.entry("PGRELAY_EVENT_LOOP_THREADS", "2"),
+                    Map.entry("PGRELAY_ADMIN_USERS", "ops, monitor"));
             PgRelayConfig c = ConfigLoader.load(Optional.empty(), env, Map.of());
             assertEquals(new HostPort("127.0.0.2", 7000), c.listen());
             assertEquals(List.of("primary", "replica1", "replica2"), c.nodes().stream().map(NodeConfig::name).toList());
@@ -274,6 +279,7 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(4), c.startupTimeout());
             assertEquals(Duration.ofSeconds(5), c.shutdownTimeout());
             assertEquals(2, c.eventLoopThreads());
+            assertEquals(List.of("ops", "monitor"), c.adminUsers());
             for (String key : ConfigLoader.overridableKeys()) {
                 if (!key.equals("auth.users_file")) {
                     assertTrue(env.containsKey(ConfigLoader.environmentVariable(key)), key);
@@ -369,6 +375,14 @@ class ConfigLoaderTest {
                     Map.of("PGRELAY_PRIMARY", "10.0.0.1", "PGRELAY_REPLICAS", "10.0.0.2"),
                     Map.of("primary", "10.9.0.1:5432", "replicas", "10.9.0.2:5432,10.9.0.3:5432"));
             assertEquals(List.of("10.9.0.1", "10.9.0.2", "10.9.0.3"), c.nodes().stream().map(NodeConfig::host).toList());
+        }
+
+        @Test
+        void adminUsersFromTheCommandLineReplaceTheFilesList() throws IOException {
+            String yaml = PRIMARY + "admin:\n  users: [ops]\n";
+            assertEquals(List.of("app", "ops"), load(yaml, Map.of(), Map.of("admin.users", "app,ops")).adminUsers());
+            assertEquals(List.of(), load(yaml, Map.of("PGRELAY_ADMIN_USERS", ""), Map.of()).adminUsers());
+            assertEquals(List.of("ops"), load(yaml).adminUsers());
         }
 
         @Test
@@ -468,6 +482,19 @@ class ConfigLoaderTest {
             assertContains(problems.get(1), "pool.mode (from ", "no value given; use session or transaction");
             assertContains(problems.get(2), "pool.size (from ", "no value given; use an integer from 1 to 10000");
             assertContains(problems.get(3), "max_message_size (from ", "no value given; use a size");
+        }
+
+        @Test
+        void badAdminUsers() throws IOException {
+            List<String> problems = problems(PRIMARY + "admin:\n  users: [ops, \"\", ops]\n  user: x\n");
+            assertEquals(3, problems.size(), problems::toString);
+            assertContains(problems.get(0), "unknown key admin.user (from ", "did you mean admin.users?");
+            assertContains(problems.get(1), "admin.users[1] (from ", "no value given; use a user name");
+            assertContains(problems.get(2), "admin.users[2] (from ", "'ops' is listed twice");
+            assertOneProblem(problems(PRIMARY + "admin:\n  users: ops\n"),
+                    "admin.users (from ", "expected a list such as [\"admin\", \"ops\"], not a single value");
+            assertOneProblem(problems(PRIMARY, Map.of(), Map.of("admin.users", "ops,")),
+                    "admin.users[1] (from command line): no value given");
         }
 
         @Test
@@ -691,7 +718,7 @@ class ConfigLoaderTest {
                 "auth.rules[].database", "auth.rules[].user", "auth.rules[].method", "pool.mode", "pool.size",
                 "pool.server_reset_query", "pool.server_connect_timeout", "pool.query_wait_timeout",
                 "pool.max_prepared_statements",
-                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads"),
+                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads", "admin.users"),
                 ConfigLoader.knownKeys());
         for (String key : ConfigLoader.overridableKeys()) {
             if (!ConfigLoader.knownKeys().contains(key)) {

@@ -58,6 +58,7 @@ class ExampleFilesTest {
         assertEquals(defaults.startupTimeout(), example.startupTimeout());
         assertEquals(defaults.shutdownTimeout(), example.shutdownTimeout());
         assertEquals(defaults.eventLoopThreads(), example.eventLoopThreads());
+        assertEquals(defaults.adminUsers(), example.adminUsers());
     }
 
     @Test
