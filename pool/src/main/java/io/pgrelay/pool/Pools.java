@@ -4,6 +4,7 @@ import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -14,6 +15,8 @@ public final class Pools {
     private final PoolSettings settings;
     private final ServerConnector connector;
     private final Map<EventLoop, Map<PoolKey, Pool>> byLoop = new ConcurrentHashMap<>();
+    private final Set<String> pausedDatabases = ConcurrentHashMap.newKeySet();
+    private volatile boolean allPaused;
 
     public Pools(PoolSettings settings, ServerConnector connector) {
         this.settings = settings;
@@ -23,7 +26,13 @@ public final class Pools {
     /** The pool for {@code key} on {@code loop}; call on that loop. */
     public Pool pool(EventLoop loop, PoolKey key) {
         return byLoop.computeIfAbsent(loop, l -> new ConcurrentHashMap<>())
-                .computeIfAbsent(key, k -> new Pool(k, loop, settings, connector));
+                .computeIfAbsent(key, k -> {
+                    Pool pool = new Pool(k, loop, settings, connector);
+                    if (paused(k.database())) {
+                        pool.pause();
+                    }
+                    return pool;
+                });
     }
 
     /** A snapshot of every pool, for shutdown and the admin views. */
@@ -38,5 +47,45 @@ public final class Pools {
         for (Pool pool : all()) {
             pool.loop().execute(pool::closeIdle);
         }
+    }
+
+    /**
+     * Pauses the pools of {@code database}, or of every database when it is null, including
+     * pools created later, until {@link #resume}: see {@link Pool#pause()}.
+     */
+    public void pause(String database) {
+        if (database == null) {
+            allPaused = true;
+        } else {
+            pausedDatabases.add(database);
+        }
+        for (Pool pool : all()) {
+            if (database == null || pool.key().database().equals(database)) {
+                pool.pause();
+            }
+        }
+    }
+
+    /**
+     * Resumes {@code database}, or everything when it is null. A database stays paused while a
+     * pause of all databases is in force.
+     */
+    public void resume(String database) {
+        if (database == null) {
+            allPaused = false;
+            pausedDatabases.clear();
+        } else {
+            pausedDatabases.remove(database);
+        }
+        for (Pool pool : all()) {
+            if (pool.paused() && !paused(pool.key().database())) {
+                pool.resume();
+            }
+        }
+    }
+
+    /** True while new leases for {@code database} wait for a resume. */
+    public boolean paused(String database) {
+        return allPaused || pausedDatabases.contains(database);
     }
 }
