@@ -44,6 +44,7 @@ public final class PgRelayServer implements AutoCloseable {
     private final SessionServices services;
     private final Pools pools;
     private Channel listener;
+    private boolean stopped;
 
     /** A daemon for {@code config}; nothing runs until {@link #start()}. */
     public PgRelayServer(PgRelayConfig config) {
@@ -66,6 +67,22 @@ public final class PgRelayServer implements AutoCloseable {
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 transactionPooling);
+        services.config(config);
+        onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {
+            try {
+                shutdown(config.shutdownTimeout());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+    }
+
+    /**
+     * Sets what SHUTDOWN on the admin console does; by default a graceful {@link #shutdown} on a
+     * thread of its own. {@code pgrelay serve} makes it do what SIGTERM does.
+     */
+    public void onShutdownRequest(Runnable action) {
+        services.onShutdownRequest(action);
     }
 
     /** Binds the listen address; returns once pgrelay accepts connections. */
@@ -102,9 +119,13 @@ public final class PgRelayServer implements AutoCloseable {
 
     /**
      * Stops accepting, lets sessions finish their running transactions for up to {@code timeout},
-     * then ends the rest with 57P01 and closes all server connections.
+     * then ends the rest with 57P01 and closes all server connections. A second call (SHUTDOWN on
+     * the admin console, then SIGTERM) waits for the first to finish and returns.
      */
-    public void shutdown(Duration timeout) throws InterruptedException {
+    public synchronized void shutdown(Duration timeout) throws InterruptedException {
+        if (stopped) {
+            return;
+        }
         if (listener != null) {
             listener.close().sync();
         }
@@ -121,6 +142,7 @@ public final class PgRelayServer implements AutoCloseable {
         TimeUnit.MILLISECONDS.sleep(50);
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        stopped = true;
         log.info("pgrelay stopped");
     }
 

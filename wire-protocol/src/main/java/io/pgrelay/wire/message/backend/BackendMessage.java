@@ -138,6 +138,16 @@ public sealed interface BackendMessage {
         }
     }
 
+    /** EmptyQueryResponse: the answer to a query string with no statement in it. */
+    enum EmptyQueryResponse implements BackendMessage {
+        INSTANCE;
+
+        @Override
+        public void encode(ByteBuf out) {
+            out.writeByte('I').writeInt(4);
+        }
+    }
+
     /** CommandComplete with its command tag, e.g. {@code DEALLOCATE}. */
     record CommandComplete(String tag) implements BackendMessage {
         @Override

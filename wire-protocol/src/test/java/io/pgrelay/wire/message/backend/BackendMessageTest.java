@@ -27,6 +27,7 @@ import io.pgrelay.wire.message.backend.BackendMessage.BackendKeyData;
 import io.pgrelay.wire.message.backend.BackendMessage.Column;
 import io.pgrelay.wire.message.backend.BackendMessage.CommandComplete;
 import io.pgrelay.wire.message.backend.BackendMessage.DataRow;
+import io.pgrelay.wire.message.backend.BackendMessage.EmptyQueryResponse;
 import io.pgrelay.wire.message.backend.BackendMessage.ErrorField;
 import io.pgrelay.wire.message.backend.BackendMessage.ErrorResponse;
 import io.pgrelay.wire.message.backend.BackendMessage.Errors;
@@ -203,6 +204,11 @@ class BackendMessageTest {
                         hex("00000007"), hex("5ac3bc72696368"),
                         hex("00000000")),
                 new DataRow(Arrays.asList("app", null, "Zürich", "")));
+    }
+
+    @Test
+    void emptyQueryResponse() {
+        assertEncodes(hex("49 00000004"), EmptyQueryResponse.INSTANCE);
     }
 
     @Test
