@@ -13,6 +13,7 @@ import io.pgrelay.server.admin.Snapshot.PoolView;
 import io.pgrelay.server.admin.Snapshot.ServerView;
 import io.pgrelay.server.session.RelayStats.DatabaseUser;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -66,7 +67,7 @@ final class AdminViews {
     static Reply clients(Snapshot s) {
         List<List<String>> rows = new ArrayList<>();
         List<ClientView> sorted = new ArrayList<>(s.clients());
-        sorted.sort(Comparator.comparing((ClientView c) -> c.identity().since()).thenComparing(c -> port(c.address())));
+        sorted.sort(Comparator.comparing((ClientView c) -> c.identity().since()).thenComparing(c -> String.valueOf(c.address())));
         for (ClientView c : sorted) {
             rows.add(row(c.identity().user(), c.identity().database(), c.state(), host(c.address()),
                     port(c.address()), c.identity().since().truncatedTo(ChronoUnit.SECONDS).toString(),
@@ -82,7 +83,7 @@ final class AdminViews {
         List<List<String>> rows = new ArrayList<>();
         for (ServerView v : sorted) {
             rows.add(row(v.key().node().nodeName(), v.key().database(), v.key().user(), v.state(),
-                    (long) v.processId(), v.age().toSeconds(), host(v.client()), v.client() == null ? null : port(v.client())));
+                    (long) v.processId(), v.age().toSeconds(), host(v.client()), port(v.client())));
         }
         return Reply.table("SHOW", List.of(text("node"), text("database"), text("user"), text("state"), int8("pid"),
                 int8("age_seconds"), text("client_addr"), int8("client_port")), rows);
@@ -159,12 +160,16 @@ final class AdminViews {
         return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
     }
 
-    private static String host(InetSocketAddress a) {
-        return a == null ? null : a.getAddress().getHostAddress();
+    /** The IP address of a TCP peer; other kinds of address as they print. */
+    private static String host(SocketAddress a) {
+        if (a instanceof InetSocketAddress inet) {
+            return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+        }
+        return a == null ? null : a.toString();
     }
 
-    private static long port(InetSocketAddress a) {
-        return a.getPort();
+    private static Long port(SocketAddress a) {
+        return a instanceof InetSocketAddress inet ? (long) inet.getPort() : null;
     }
 
     /** A row of text values; numbers in their decimal text form, null as NULL. */

@@ -12,7 +12,7 @@ import io.pgrelay.server.session.ClientIdentity;
 import io.pgrelay.server.session.ClientSession;
 import io.pgrelay.server.session.ClientState;
 import io.pgrelay.server.session.SessionServices;
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -37,7 +37,7 @@ record Snapshot(List<PoolView> pools, List<ServerView> servers, List<ClientView>
     }
 
     /** One server connection; {@code client} is the address of the client it serves, or null. */
-    record ServerView(PoolKey key, String state, int processId, Duration age, InetSocketAddress client) {
+    record ServerView(PoolKey key, String state, int processId, Duration age, SocketAddress client) {
     }
 
     /**
@@ -47,7 +47,7 @@ record Snapshot(List<PoolView> pools, List<ServerView> servers, List<ClientView>
      * @param serverPid the backend pid of the server it holds, or 0
      * @param pinReason why it keeps its server in transaction pooling, or null
      */
-    record ClientView(ClientIdentity identity, String state, InetSocketAddress address, int serverPid,
+    record ClientView(ClientIdentity identity, String state, SocketAddress address, int serverPid,
                       String pinReason) {
     }
 
@@ -86,13 +86,13 @@ record Snapshot(List<PoolView> pools, List<ServerView> servers, List<ClientView>
     /** What lives on {@code loop}; runs on it. */
     private static Snapshot part(SessionServices services, EventExecutor loop) {
         List<ClientHandler> clients = new ArrayList<>();
-        Map<ServerConnection, InetSocketAddress> leasedTo = new HashMap<>();
+        Map<ServerConnection, SocketAddress> leasedTo = new HashMap<>();
         for (ClientHandler c : services.clients()) {
             Channel ch = c.channel();
             if (ch != null && ch.isRegistered() && ch.eventLoop() == loop) {
                 clients.add(c);
                 if (c instanceof ClientSession s && s.server() != null) {
-                    leasedTo.put(s.server(), (InetSocketAddress) ch.remoteAddress());
+                    leasedTo.put(s.server(), ch.remoteAddress());
                 }
             }
         }
@@ -118,7 +118,7 @@ record Snapshot(List<PoolView> pools, List<ServerView> servers, List<ClientView>
             }
             ServerConnection server = c instanceof ClientSession s ? s.server() : null;
             String pin = c instanceof ClientSession s ? s.pinReason() : null;
-            views.add(new ClientView(id, clientState(c), (InetSocketAddress) c.channel().remoteAddress(),
+            views.add(new ClientView(id, clientState(c), c.channel().remoteAddress(),
                     server == null ? 0 : server.processId(), pin));
         }
         return new Snapshot(pools, servers, views);
