@@ -69,6 +69,9 @@ final class ServeCommand implements Callable<Integer> {
             e.problems().forEach(p -> System.err.println("  - " + p));
             return PgRelayCli.EXIT_CONFIG;
         }
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        // SHUTDOWN on the admin console stops the process the same way.
+        server.onShutdownRequest(stopRequested::countDown);
         try {
             server.start();
         } catch (AdminBindException e) {
@@ -82,7 +85,6 @@ final class ServeCommand implements Callable<Integer> {
         }
         // SIGTERM/SIGINT are caught rather than left to the JVM's shutdown, so that the drain runs
         // here and the process exits 0 after a graceful stop (a JVM shutdown exits 143).
-        CountDownLatch stopRequested = new CountDownLatch(1);
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), signal -> stopRequested.countDown());
         }

@@ -126,11 +126,12 @@ final class Binder {
                 hook(Keys.HOOKS_ON_NODE_DOWN, raw.values.get(Keys.HOOKS_ON_NODE_DOWN),
                         HooksConfig.NODE_DOWN_PLACEHOLDERS),
                 duration(Keys.HOOKS_TIMEOUT, raw.values.get(Keys.HOOKS_TIMEOUT), DEFAULT_HOOKS_TIMEOUT));
+        List<String> adminUsers = adminUsers(raw.adminUsers);
         if (problems.size() > before) {
             return null;
         }
         return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
-                eventLoopThreads, healthCheck, monitor, failover, hooks, log, admin);
+                eventLoopThreads, healthCheck, monitor, failover, hooks, log, admin, adminUsers);
     }
 
     // ---- per-database and per-user pool settings
@@ -243,6 +244,26 @@ final class Binder {
                 return defaultValue;
             }
         }
+    }
+
+    /** The user names allowed on the admin console; none by default, which keeps it closed. */
+    private List<String> adminUsers(List<Raw> values) {
+        List<String> users = new ArrayList<>();
+        if (values == null) {
+            return users;
+        }
+        for (int i = 0; i < values.size(); i++) {
+            Raw value = values.get(i);
+            String key = Keys.ADMIN_USERS + "[" + i + "]";
+            if (value.text() == null || value.text().isBlank()) {
+                problems.add(value.where(key) + ": no value given; use a user name");
+            } else if (users.contains(value.text().strip())) {
+                problems.add(value.where(key) + ": " + quote(value.text().strip()) + " is listed twice; list each user once");
+            } else {
+                users.add(value.text().strip());
+            }
+        }
+        return users;
     }
 
     // ---- nodes

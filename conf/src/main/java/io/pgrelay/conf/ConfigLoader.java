@@ -16,7 +16,8 @@ import java.util.TreeMap;
  * and {@code conf/examples/pgrelay.yaml} documents each. The single-valued ones
  * ({@link #overridableKeys()}) can also be set from the environment, as {@code PGRELAY_} plus the
  * key upper-cased with {@code .} as {@code _} ({@code PGRELAY_POOL_SIZE}), and from the command
- * line under the dotted key itself. There, {@code replicas} is a comma-separated list, and setting
+ * line under the dotted key itself. There, {@code replicas} and {@code admin.users} are
+ * comma-separated lists, and setting
  * {@code primary} or {@code replicas} replaces the file's {@code nodes} list. Any other
  * {@code PGRELAY_} variable is an error, so a misspelt one cannot silently do nothing, except
  * those of the launcher and CLI: {@code PGRELAY_ADMIN}, {@code PGRELAY_HOME}, {@code PGRELAY_OPTS}, {@code PGRELAY_JAR},
@@ -150,9 +151,15 @@ public final class ConfigLoader {
         if (key.equals(Keys.REPLICAS)) {
             raw.replicasOrigin = origin;
             raw.replicas = value == null || value.isBlank() ? List.of()
-                    : Arrays.stream(value.split(",", -1)).map(r -> new Raw(r.strip(), origin)).toList();
+                    : commaList(value, origin);
+        } else if (key.equals(Keys.ADMIN_USERS)) {
+            raw.adminUsers = value == null || value.isBlank() ? List.of() : commaList(value, origin);
         } else {
             raw.values.put(key, new Raw(value, origin));
         }
+    }
+
+    private static List<Raw> commaList(String value, String origin) {
+        return Arrays.stream(value.split(",", -1)).map(r -> new Raw(r.strip(), origin)).toList();
     }
 }

@@ -56,6 +56,7 @@ final class Keys {
     static final String HOOKS_ON_FAILOVER = "hooks.on_failover";
     static final String HOOKS_ON_NODE_DOWN = "hooks.on_node_down";
     static final String HOOKS_TIMEOUT = "hooks.timeout";
+    static final String ADMIN_USERS = "admin.users";
 
     static final List<String> DATABASE_FIELDS = List.of("name", "pool_mode", "pool_size", "max_db_connections");
     static final List<String> USER_FIELDS = List.of("name", "pool_mode", "max_user_connections");
@@ -82,7 +83,7 @@ final class Keys {
             HEALTH_CHECK_MAX_RETRIES, HEALTH_CHECK_LSN_PERIOD, MONITOR_USER, MONITOR_PASSWORD, MONITOR_DATABASE,
             FAILOVER_ENABLED, FAILOVER_GRACE_PERIOD, FAILOVER_MAX_LAG, FAILOVER_FOLLOW_PRIMARY,
             FAILOVER_WAIT_TIMEOUT, HOOKS_ON_FAILOVER, HOOKS_ON_NODE_DOWN, HOOKS_TIMEOUT, LOG_LEVEL, LOG_FORMAT,
-            ADMIN_LISTEN, ADMIN_TOKEN);
+            ADMIN_LISTEN, ADMIN_TOKEN, ADMIN_USERS);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
@@ -107,7 +108,7 @@ final class Keys {
         DATABASE_FIELDS.forEach(f -> keys.add(DATABASES + "[]." + f));
         keys.add(USERS);
         USER_FIELDS.forEach(f -> keys.add(USERS + "[]." + f));
-        keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS));
+        keys.addAll(List.of(MAX_MESSAGE_SIZE, STARTUP_TIMEOUT, SHUTDOWN_TIMEOUT, EVENT_LOOP_THREADS, ADMIN_USERS));
         SECTIONS.forEach((section, fields) -> {
             if (!section.equals("pool")) {
                 fields.forEach(f -> keys.add(section + "." + f));
@@ -147,7 +148,9 @@ final class Keys {
             // A right name in the wrong section ("size" at the top level) counts as one edit.
             int byLeaf = distance(leaf, leaf(known)) + (parent(known).equals(parent(normalized)) ? 0 : 1);
             int d = Math.min(distance(normalized, known), byLeaf);
-            if (d < bestDistance) {
+            // On a tie, a key of the same section is the likelier meaning ("admin.user").
+            boolean sameSection = parent(known).equals(parent(normalized));
+            if (d < bestDistance || d == bestDistance && sameSection && !parent(best).equals(parent(normalized))) {
                 bestDistance = d;
                 best = known;
             }

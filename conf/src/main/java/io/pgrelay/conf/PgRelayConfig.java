@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param hooks             commands run on failover and node failure
  * @param log               log level and format
  * @param admin             the HTTP admin endpoint
+ * @param adminUsers        users who may log in to the admin console (database {@code pgrelay});
+ *                          empty: nobody
  */
 public record PgRelayConfig(
         HostPort listen,
@@ -37,10 +39,12 @@ public record PgRelayConfig(
         FailoverConfig failover,
         HooksConfig hooks,
         LogConfig log,
-        AdminConfig admin) {
+        AdminConfig admin,
+        List<String> adminUsers) {
 
     public PgRelayConfig {
         nodes = List.copyOf(nodes);
+        adminUsers = List.copyOf(adminUsers);
     }
 
     /** The node configured as primary. Validation guarantees there is one. */

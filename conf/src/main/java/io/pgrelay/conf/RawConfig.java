@@ -15,6 +15,8 @@ final class RawConfig {
     /** The {@code nodes} list; {@code null} when not set. */
     List<RawItem> nodes;
     String nodesOrigin;
+    /** {@code admin.users}; {@code null} when not set. */
+    List<Raw> adminUsers;
     /** {@code auth.rules}; {@code null} when not set. */
     List<RawItem> rules;
     /** {@code databases} and {@code users}; {@code null} when not set. */
@@ -54,6 +56,9 @@ final class RawConfig {
         }
         if (top.rules != null) {
             rules = top.rules;
+        }
+        if (top.adminUsers != null) {
+            adminUsers = top.adminUsers;
         }
     }
 }

@@ -108,6 +108,15 @@ final class YamlSource {
                         unknownKey("auth." + authKey, authValue);
                     }
                 });
+                case "admin" -> forEachKey("admin.", value, (adminKey, adminValue) -> {
+                    if (adminKey.equals("users")) {
+                        raw.adminUsers = scalars(Keys.ADMIN_USERS, adminValue, "[\"admin\", \"ops\"]");
+                    } else if (Keys.ADMIN_FIELDS.contains(adminKey)) {
+                        scalar("admin." + adminKey, adminValue);
+                    } else {
+                        unknownKey("admin." + adminKey, adminValue);
+                    }
+                });
                 default -> {
                     List<String> fields = Keys.SECTIONS.get(key);
                     if (fields == null) {
@@ -189,24 +198,27 @@ final class YamlSource {
 
     private void replicas(Node node) {
         raw.replicasOrigin = origin(node);
+        raw.replicas = scalars(Keys.REPLICAS, node, "[\"10.0.0.2:5432\", \"10.0.0.3:5432\"]");
+    }
+
+    /** A list of single values; empty for no value, {@code null} (and a problem) for another shape. */
+    private List<Raw> scalars(String key, Node node, String example) {
         if (isNull(node)) {
-            raw.replicas = List.of();
-            return;
+            return List.of();
         }
         if (!(node instanceof SequenceNode sequence)) {
-            problems.add(Keys.REPLICAS + " (" + origin(node) + "): expected a list such as [\"10.0.0.2:5432\", "
-                    + "\"10.0.0.3:5432\"], not " + describe(node));
-            return;
+            problems.add(key + " (" + origin(node) + "): expected a list such as " + example + ", not " + describe(node));
+            return null;
         }
-        List<Raw> replicas = new ArrayList<>();
+        List<Raw> values = new ArrayList<>();
         List<Node> elements = sequence.getValue();
         for (int i = 0; i < elements.size(); i++) {
-            Raw value = scalarValue(Keys.REPLICAS + "[" + i + "]", elements.get(i));
+            Raw value = scalarValue(key + "[" + i + "]", elements.get(i));
             if (value != null) {
-                replicas.add(value);
+                values.add(value);
             }
         }
-        raw.replicas = replicas;
+        return values;
     }
 
     /** A list of mappings whose keys must be among {@code fields}. */

@@ -82,6 +82,7 @@ class ConfigLoaderTest {
             assertEquals(Duration.ofSeconds(10), c.startupTimeout());
             assertEquals(Duration.ofSeconds(30), c.shutdownTimeout());
             assertEquals(0, c.eventLoopThreads());
+            assertEquals(List.of(), c.adminUsers(), "no admin users: the console is closed");
             assertEquals(new AuthConfig(Optional.empty(), Map.of(), List.of(
                     new AuthRule("all", "all", "all", AuthMethod.TRUST))), c.auth());
             assertEquals(new HealthCheckConfig(Duration.ofSeconds(1), Duration.ofSeconds(2), 3, Duration.ofMillis(50)),
@@ -174,6 +175,8 @@ class ConfigLoaderTest {
                       on_failover: "notify %{old_primary} %{new_primary} %{old_lsn} %{new_lsn} %{new_host}:%{new_port}"
                       on_node_down: "notify %{node} %{host} %{port}"
                       timeout: 4s
+                    admin:
+                      users: [ops, " monitor "]
                     """);
             assertEquals(new HostPort("::1", 7000), c.listen());
             assertEquals(List.of(
@@ -202,6 +205,7 @@ class ConfigLoaderTest {
                     c.failover());
             assertEquals(new HooksConfig("notify %{old_primary} %{new_primary} %{old_lsn} %{new_lsn} %{new_host}:%{new_port}",
                     "notify %{node} %{host} %{port}", Duration.ofSeconds(4)), c.hooks());
+            assertEquals(List.of("ops", "monitor"), c.adminUsers());
         }
 
         @Test
@@ -346,7 +350,9 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_LOG_LEVEL", "debug"),
                     Map.entry("PGRELAY_LOG_FORMAT", "json"),
                     Map.entry("PGRELAY_ADMIN_LISTEN", "127.0.0.1:7001"),
-                    Map.entry("PGRELAY_ADMIN_TOKEN", "0123456789abcdef"));
+                    Map.entry("PGRELAY_ADMIN_TOKEN", "0123456789abcdef"),
+
+                    Map.entry("PGRELAY_ADMIN_USERS", "ops, monitor"));
             PgRelayConfig c = ConfigLoader.load(Optional.empty(), env, Map.of());
             assertEquals(new HostPort("127.0.0.2", 7000), c.listen());
             assertEquals(List.of("primary", "replica1", "replica2"), c.nodes().stream().map(NodeConfig::name).toList());
@@ -365,6 +371,7 @@ class ConfigLoaderTest {
             assertEquals(new HooksConfig("echo %{new_primary}", "echo %{node}", Duration.ofSeconds(8)), c.hooks());
             assertEquals(new LogConfig(LogConfig.Level.DEBUG, LogConfig.Format.JSON), c.log());
             assertEquals(new AdminConfig(new HostPort("127.0.0.1", 7001), Optional.of("0123456789abcdef")), c.admin());
+            assertEquals(List.of("ops", "monitor"), c.adminUsers());
             for (String key : ConfigLoader.overridableKeys()) {
                 if (!key.equals("auth.users_file")) {
                     assertTrue(env.containsKey(ConfigLoader.environmentVariable(key)), key);
@@ -460,6 +467,14 @@ class ConfigLoaderTest {
                     Map.of("PGRELAY_PRIMARY", "10.0.0.1", "PGRELAY_REPLICAS", "10.0.0.2"),
                     Map.of("primary", "10.9.0.1:5432", "replicas", "10.9.0.2:5432,10.9.0.3:5432"));
             assertEquals(List.of("10.9.0.1", "10.9.0.2", "10.9.0.3"), c.nodes().stream().map(NodeConfig::host).toList());
+        }
+
+        @Test
+        void adminUsersFromTheCommandLineReplaceTheFilesList() throws IOException {
+            String yaml = PRIMARY + "admin:\n  users: [ops]\n";
+            assertEquals(List.of("app", "ops"), load(yaml, Map.of(), Map.of("admin.users", "app,ops")).adminUsers());
+            assertEquals(List.of(), load(yaml, Map.of("PGRELAY_ADMIN_USERS", ""), Map.of()).adminUsers());
+            assertEquals(List.of("ops"), load(yaml).adminUsers());
         }
 
         @Test
@@ -630,6 +645,19 @@ class ConfigLoaderTest {
             assertContains(problems.get(1), "pool.mode (from ", "no value given; use session or transaction");
             assertContains(problems.get(2), "pool.size (from ", "no value given; use an integer from 1 to 10000");
             assertContains(problems.get(3), "max_message_size (from ", "no value given; use a size");
+        }
+
+        @Test
+        void badAdminUsers() throws IOException {
+            List<String> problems = problems(PRIMARY + "admin:\n  users: [ops, \"\", ops]\n  user: x\n");
+            assertEquals(3, problems.size(), problems::toString);
+            assertContains(problems.get(0), "unknown key admin.user (from ", "did you mean admin.users?");
+            assertContains(problems.get(1), "admin.users[1] (from ", "no value given; use a user name");
+            assertContains(problems.get(2), "admin.users[2] (from ", "'ops' is listed twice");
+            assertOneProblem(problems(PRIMARY + "admin:\n  users: ops\n"),
+                    "admin.users (from ", "expected a list such as [\"admin\", \"ops\"], not a single value");
+            assertOneProblem(problems(PRIMARY, Map.of(), Map.of("admin.users", "ops,")),
+                    "admin.users[1] (from command line): no value given");
         }
 
         @Test
@@ -859,7 +887,7 @@ class ConfigLoaderTest {
                 "pool.server_check_delay", "databases", "databases[].name", "databases[].pool_mode",
                 "databases[].pool_size", "databases[].max_db_connections", "users", "users[].name", "users[].pool_mode",
                 "users[].max_user_connections",
-                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads",
+                "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads", "admin.users",
                 "health_check.period", "health_check.timeout", "health_check.max_retries", "health_check.lsn_period",
                 "monitor.user", "monitor.password", "monitor.database", "failover.enabled", "failover.grace_period",
                 "failover.max_lag", "failover.follow_primary", "failover.wait_timeout", "hooks.on_failover",

@@ -65,6 +65,7 @@ class ExampleFilesTest {
         assertEquals(defaults.hooks(), example.hooks());
         assertEquals(defaults.monitor().database(), example.monitor().database());
         assertEquals(defaults.primary().priority(), example.primary().priority());
+        assertEquals(defaults.adminUsers(), example.adminUsers());
     }
 
     @Test

@@ -15,6 +15,7 @@ class KeysTest {
         assertEquals(Optional.of("auth.users_file"), Keys.suggestKey("auth.userfile"));
         assertEquals(Optional.of("nodes[3].weight"), Keys.suggestKey("nodes[3].wieght"));
         assertEquals(Optional.of("max_message_size"), Keys.suggestKey("max_msg_size"));
+        assertEquals(Optional.of("admin.users"), Keys.suggestKey("admin.user"));
         assertEquals(Optional.empty(), Keys.suggestKey("colour"));
         assertEquals(Optional.empty(), Keys.suggestKey("pool.x"));
         assertEquals(Optional.of("LISTEN"), Keys.suggest("LISTN", List.of("LISTEN", "PRIMARY")));

@@ -8,8 +8,10 @@ import io.pgrelay.wire.SqlState;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -255,6 +257,9 @@ public final class Pool {
         if (waiter.promise.isDone()) {
             return true;
         }
+        if (paused) {
+            return false;
+        }
         long checkDelay = settings.checkDelay().toNanos();
         for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
             ServerConnection server = it.next();
@@ -389,6 +394,72 @@ public final class Pool {
             this.parameters = parameters;
             this.credentials = credentials;
             this.promise = promise;
+        }
+    }
+
+    // ---- for the admin console (kept at the end of the class for easier merges)
+
+    /** Every connection of this pool past its startup, in any state but closed. */
+    private final Set<ServerConnection> members = new LinkedHashSet<>();
+    private volatile boolean paused;
+    private long serversOpened;
+    private long answered;
+    private long transactions;
+
+    /**
+     * Stops serving leases (PAUSE): new leases wait, up to the query wait timeout, until
+     * {@link #resume()}; connections already leased are not touched. Call on any thread.
+     */
+    public void pause() {
+        paused = true;
+    }
+
+    /** Serves leases again, the waiting ones first. Call on any thread. */
+    public void resume() {
+        paused = false;
+        loop.execute(this::serveWaiters);
+    }
+
+    public boolean paused() {
+        return paused;
+    }
+
+    /** A snapshot of this pool's connections past startup; call on {@link #loop()}. */
+    public List<ServerConnection> servers() {
+        return List.copyOf(members);
+    }
+
+    /** Connections this pool has opened since it was created. */
+    public long serversOpened() {
+        return serversOpened;
+    }
+
+    /**
+     * ReadyForQuery messages its connections received while leased: one per Query, Sync or
+     * FunctionCall answered, pgrelay's own settings queries included, reset queries not.
+     */
+    public long answered() {
+        return answered;
+    }
+
+    /** Of {@link #answered()}, those that left the server idle: transactions finished. */
+    public long transactions() {
+        return transactions;
+    }
+
+    void track(ServerConnection server) {
+        members.add(server);
+        serversOpened++;
+    }
+
+    void untrack(ServerConnection server) {
+        members.remove(server);
+    }
+
+    void countReadyForQuery(boolean idle) {
+        answered++;
+        if (idle) {
+            transactions++;
         }
     }
 }

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
@@ -16,6 +17,8 @@ public final class Pools {
     private final ServerConnector connector;
     private final ConnectionCaps caps;
     private final Map<EventLoop, Map<PoolKey, Pool>> byLoop = new ConcurrentHashMap<>();
+    private final Set<String> pausedDatabases = ConcurrentHashMap.newKeySet();
+    private volatile boolean allPaused;
 
     /** Pools that all share {@code settings}, with no database or user caps. */
     public Pools(PoolSettings settings, ServerConnector connector) {
@@ -36,7 +39,13 @@ public final class Pools {
     /** The pool for {@code key} on {@code loop}; call on that loop. */
     public Pool pool(EventLoop loop, PoolKey key) {
         return byLoop.computeIfAbsent(loop, l -> new ConcurrentHashMap<>())
-                .computeIfAbsent(key, k -> new Pool(k, loop, settings.apply(k), connector, caps));
+                .computeIfAbsent(key, k -> {
+                    Pool pool = new Pool(k, loop, settings.apply(k), connector, caps);
+                    if (paused(k.database())) {
+                        pool.pause();
+                    }
+                    return pool;
+                });
     }
 
     /** A snapshot of every pool, for shutdown and the admin views. */
@@ -62,5 +71,45 @@ public final class Pools {
                 pool.loop().execute(pool::serveWaiters);
             }
         }
+    }
+
+    /**
+     * Pauses the pools of {@code database}, or of every database when it is null, including
+     * pools created later, until {@link #resume}: see {@link Pool#pause()}.
+     */
+    public void pause(String database) {
+        if (database == null) {
+            allPaused = true;
+        } else {
+            pausedDatabases.add(database);
+        }
+        for (Pool pool : all()) {
+            if (database == null || pool.key().database().equals(database)) {
+                pool.pause();
+            }
+        }
+    }
+
+    /**
+     * Resumes {@code database}, or everything when it is null. A database stays paused while a
+     * pause of all databases is in force.
+     */
+    public void resume(String database) {
+        if (database == null) {
+            allPaused = false;
+            pausedDatabases.clear();
+        } else {
+            pausedDatabases.remove(database);
+        }
+        for (Pool pool : all()) {
+            if (pool.paused() && !paused(pool.key().database())) {
+                pool.resume();
+            }
+        }
+    }
+
+    /** True while new leases for {@code database} wait for a resume. */
+    public boolean paused(String database) {
+        return allPaused || pausedDatabases.contains(database);
     }
 }

@@ -167,11 +167,15 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     void attachPool(Pool pool) {
         this.pool = pool;
+        pool.track(this);
     }
 
     void transitionTo(ServerState next) {
         if (pool != null && state != next) {
             pool.onStateChange(this, state, next);
+            if (next == ServerState.CLOSED) {
+                pool.untrack(this);
+            }
         }
         state = next;
     }
@@ -249,6 +253,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 transactionStatus = TransactionStatus.of(buf.getByte(start + 5));
                 if (pendingReadyForQuery > 0) {
                     pendingReadyForQuery--;
+                }
+                if (state == ServerState.ACTIVE && pool != null) {
+                    pool.countReadyForQuery(transactionStatus == TransactionStatus.IDLE);
                 }
                 if (state == ServerState.RESETTING && pendingReadyForQuery == 0) {
                     finishReset();

@@ -349,6 +349,73 @@ class PoolTest {
         assertCounts(0, 0, 0, 0);
     }
 
+    @Test
+    void pausedPoolQueuesLeasesUntilResume() throws Exception {
+        ServerConnection s1 = lease(APP_A);
+        onLoop(() -> pool.release(s1));
+        await(() -> pool.idle() == 1, "connection idle after reset");
+
+        pool.pause();
+        Future<ServerConnection> waiting = leaseLater(APP_A);
+        Thread.sleep(100);
+
+        assertFalse(waiting.isDone(), "no lease while paused, though a connection is idle");
+        assertCounts(1, 1, 0, 1);
+        pool.resume();
+        assertSame(s1, get(waiting));
+        assertFalse(pool.paused());
+        assertCounts(1, 0, 1, 0);
+    }
+
+    @Test
+    void leaseWaitingForAPausedPoolStillTimesOut() throws Exception {
+        pool.pause();
+
+        Future<ServerConnection> waiting = leaseLater(APP_A);
+
+        assertTrue(waiting.await(3, TimeUnit.SECONDS));
+        assertEquals(SqlState.TOO_MANY_CONNECTIONS, assertInstanceOf(PoolException.class, waiting.cause()).sqlState());
+        assertEquals(0, pg.connections(), "nothing opened while paused");
+    }
+
+    @Test
+    void pausingADatabasePausesItsPoolsAlsoThoseCreatedLater() throws Exception {
+        PoolSettings settings = PoolSettings.of(2, "", Duration.ofSeconds(1), Duration.ofMillis(300), 1 << 20, false, 100);
+        Pools pools = new Pools(settings, new ServerConnector(new Bootstrap().channel(NioSocketChannel.class), settings));
+        Pool before = call(() -> pools.pool(loop, key));
+
+        pools.pause("shop");
+        Pool after = call(() -> pools.pool(loop, new PoolKey(key.node(), "shop", "bob")));
+        Pool other = call(() -> pools.pool(loop, new PoolKey(key.node(), "crm", "alice")));
+
+        assertEquals(List.of(true, true, false), List.of(before.paused(), after.paused(), other.paused()));
+        pools.pause(null);
+        assertTrue(other.paused() && pools.paused("anything"));
+        pools.resume("shop");
+        assertTrue(before.paused(), "a pause of every database still holds");
+        pools.resume(null);
+        assertEquals(List.of(false, false, false), List.of(before.paused(), after.paused(), other.paused()));
+    }
+
+    @Test
+    void serversAndCountersForTheAdminViews() throws Exception {
+        ServerConnection s1 = lease(APP_A);
+        ServerConnection s2 = lease(APP_A);
+        assertEquals(List.of(s1, s2), call(pool::servers));
+
+        query(s1, "SELECT 1");
+        await(() -> !s1.busy(), "SELECT answered");
+        query(s1, "BEGIN");
+        await(() -> !s1.busy(), "BEGIN answered");
+        onLoop(() -> pool.release(s2));
+        await(() -> pool.idle() == 1, "s2 reset and idle");
+
+        assertEquals(List.of(2L, 2L, 1L), call(() -> List.of(pool.serversOpened(), pool.answered(), pool.transactions())),
+                "opened, ReadyForQuery while leased (not the reset's), of those idle");
+        onLoop(s1::close);
+        assertEquals(List.of(s2), call(pool::servers));
+    }
+
     // --- helpers ---
 
     private Pool poolWith(String resetQuery) throws Exception {

@@ -33,7 +33,6 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +54,7 @@ public final class PgRelayServer implements AutoCloseable {
     private final RelayMetrics metrics = new RelayMetrics();
     private final AdminServer admin;
     private volatile Channel listener;
-    private final AtomicBoolean shutDown = new AtomicBoolean();
+    private boolean stopped;
 
     /** A daemon for {@code config}; nothing runs until {@link #start()}. */
     public PgRelayServer(PgRelayConfig config) {
@@ -86,6 +85,22 @@ public final class PgRelayServer implements AutoCloseable {
                 pc.maxClientConn());
         metrics.clientConnections(services::clients);
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady);
+        services.config(config);
+        onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {
+            try {
+                shutdown(config.shutdownTimeout());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+    }
+
+    /**
+     * Sets what SHUTDOWN on the admin console does; by default a graceful {@link #shutdown} on a
+     * thread of its own. {@code pgrelay serve} makes it do what SIGTERM does.
+     */
+    public void onShutdownRequest(Runnable action) {
+        services.onShutdownRequest(action);
     }
 
     /**
@@ -152,11 +167,11 @@ public final class PgRelayServer implements AutoCloseable {
 
     /**
      * Stops accepting, lets sessions finish their running transactions for up to {@code timeout},
-     * then ends the rest with 57P01 and closes all server connections. Only the first call does
-     * anything, so that {@link #close()} after an explicit shutdown is safe.
+     * then ends the rest with 57P01 and closes all server connections. A second call (SHUTDOWN on
+     * the admin console, then SIGTERM) waits for the first to finish and returns.
      */
-    public void shutdown(Duration timeout) throws InterruptedException {
-        if (!shutDown.compareAndSet(false, true)) {
+    public synchronized void shutdown(Duration timeout) throws InterruptedException {
+        if (stopped) {
             return;
         }
         if (listener != null) {
@@ -178,6 +193,7 @@ public final class PgRelayServer implements AutoCloseable {
         // Last, so that probes see 503 from /health/ready for the whole drain.
         admin.close();
         metrics.close();
+        stopped = true;
         log.info("pgrelay stopped");
     }
 

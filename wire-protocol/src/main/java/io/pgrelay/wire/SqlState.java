@@ -13,6 +13,8 @@ public final class SqlState {
     public static final String QUERY_CANCELED = "57014";
     public static final String FEATURE_NOT_SUPPORTED = "0A000";
     public static final String DUPLICATE_PREPARED_STATEMENT = "42P05";
+    public static final String SYNTAX_ERROR = "42601";
+    public static final String INVALID_PARAMETER_VALUE = "22023";
     public static final String INTERNAL_ERROR = "XX000";
 
     private SqlState() {

@@ -192,6 +192,41 @@ class ServeProcessIT {
         assertEquals(0, exit.getAsLong(), () -> "pgrelay should exit 0 after a graceful shutdown" + relay.describe());
     }
 
+    /** SHUTDOWN on the admin console takes the SIGTERM path: drain, then exit 0. */
+    @Test
+    void shutdownOnTheAdminConsoleStopsTheProcessLikeSigterm() throws Exception {
+        RelayProcess relay = track(RelayProcess.serve(JVM, Map.of("PGRELAY_AUTH_USERS_FILE", usersFile.toString(),
+                        "PGRELAY_SHUTDOWN_TIMEOUT", "10s", "PGRELAY_ADMIN_USERS", "app"),
+                List.of("--primary", "127.0.0.1:" + pg.primary().port())));
+        Connection idle = track(connect(relay));
+        try (Statement st = idle.createStatement()) {
+            st.execute("SELECT 1");
+        }
+        Properties p = new Properties();
+        p.setProperty("user", "app");
+        p.setProperty("password", PASSWORD);
+        p.setProperty("preferQueryMode", "simple");
+        try (Connection console = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + relay.port() + "/pgrelay", p);
+             Statement st = console.createStatement()) {
+            st.execute("SHUTDOWN");
+        }
+
+        relay.awaitStderr("shutdown requested", Duration.ofSeconds(15));
+        OptionalLong exit = relay.awaitExit(Duration.ofSeconds(15));
+        if (exit.isEmpty()) {
+            fail("pgrelay still runs 15 s after SHUTDOWN" + relay.describe());
+        }
+        assertEquals(0, exit.getAsLong(), relay::describe);
+        assertTrue(relay.stderr().contains("SHUTDOWN requested on the admin console"), relay::describe);
+        SQLException ended = assertThrows(SQLException.class, () -> {
+            try (Statement st = idle.createStatement()) {
+                st.execute("SELECT 1");
+            }
+        });
+        assertShutdownOrConnectionError(ended);
+        assertNoLeakReported(relay);
+    }
+
     private RelayProcess serve(String shutdownTimeout) throws IOException, InterruptedException {
         RelayProcess relay = RelayProcess.serve(JVM,
                 Map.of("PGRELAY_AUTH_USERS_FILE", usersFile.toString(), "PGRELAY_SHUTDOWN_TIMEOUT", shutdownTimeout),

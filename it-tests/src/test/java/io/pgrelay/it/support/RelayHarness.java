@@ -131,13 +131,19 @@ public final class RelayHarness implements AutoCloseable {
     }
 
     public Connection connect(String user, String password, String database, Properties extra) throws SQLException {
+        return connect(user, password, database, extra, port());
+    }
+
+    /** As {@link #connect(String, String, String, Properties)}, to a pgrelay on another port (a second instance). */
+    public Connection connect(String user, String password, String database, Properties extra, int port)
+            throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", user);
         p.setProperty("password", password);
         p.setProperty("connectTimeout", "10");
         p.setProperty("socketTimeout", "60");
         p.putAll(extra);
-        return DriverManager.getConnection(jdbcUrl(database), p);
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + database, p);
     }
 
     /** A superuser connection straight to the primary, bypassing pgrelay, for checks. */

@@ -6,11 +6,13 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.AttributeKey;
 import io.pgrelay.wire.SqlState;
 import io.pgrelay.wire.WireException;
 import io.pgrelay.wire.message.backend.BackendMessage;
 import io.pgrelay.wire.message.backend.BackendMessage.ErrorResponse;
 import java.io.IOException;
+import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,12 +22,13 @@ import org.slf4j.LoggerFactory;
  */
 public abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
+    private static final AttributeKey<ClientIdentity> IDENTITY = AttributeKey.valueOf(ClientIdentity.class.getName());
 
     protected final SessionServices services;
     protected Channel channel;
     protected ClientState state;
 
-    ClientHandler(SessionServices services, Channel channel, ClientState state) {
+    protected ClientHandler(SessionServices services, Channel channel, ClientState state) {
         this.services = services;
         this.channel = channel;
         this.state = state;
@@ -33,6 +36,26 @@ public abstract class ClientHandler extends ChannelInboundHandlerAdapter {
 
     public ClientState state() {
         return state;
+    }
+
+    /** The client's channel; null until the connection is active. */
+    public Channel channel() {
+        return channel;
+    }
+
+    /** Who the client said it is in its StartupMessage, or null before that arrived. */
+    public ClientIdentity identity() {
+        return channel == null ? null : channel.attr(IDENTITY).get();
+    }
+
+    /** Records who the client is, from its StartupMessage; kept on the channel so later phases see it too. */
+    protected void identify(String user, String database) {
+        channel.attr(IDENTITY).set(new ClientIdentity(user, database, Instant.now()));
+    }
+
+    /** Ends the connection now with 57P01 and {@code message}, e.g. for KILL. Call on any thread. */
+    public void kill(String message) {
+        channel.eventLoop().execute(() -> fatal(SqlState.ADMIN_SHUTDOWN, message));
     }
 
     /**

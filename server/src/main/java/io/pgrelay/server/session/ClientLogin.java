@@ -12,6 +12,7 @@ import io.pgrelay.pool.PoolKey;
 import io.pgrelay.pool.ServerAddress;
 import io.pgrelay.pool.ServerConnection;
 import io.pgrelay.router.RoutingException;
+import io.pgrelay.server.admin.AdminConsole;
 import io.pgrelay.server.auth.AuthExchange;
 import io.pgrelay.wire.SqlState;
 import io.pgrelay.wire.WireException;
@@ -131,6 +132,7 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
             return;
         }
         startup = message;
+        identify(message.user(), message.database());
         List<String> unrecognized = message.parameters().keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
         if (message.minorVersion() > 0 || !unrecognized.isEmpty()) {
             write(new BackendMessage.NegotiateProtocolVersion(0, unrecognized));
@@ -192,6 +194,12 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
         state = ClientState.WAITING_FOR_SERVER;
         startupTimer.cancel(false);
         write(BackendMessage.AuthenticationOk.INSTANCE);
+        services.stats().loggedIn(startup.database(), startup.user());
+        if (AdminConsole.DATABASE.equals(startup.database())) {
+            // The virtual database: no server, the console answers; it owns framer and heldBack now.
+            AdminConsole.takeOver(services, this, framer, heldBack);
+            return;
+        }
         Node node;
         try {
             node = services.router().routeSession().node();

@@ -748,4 +748,21 @@ public final class ClientSession extends ClientHandler
     /** What a Parse would have created, to forget if it fails or the server skips it. */
     private record ParseUndo(String clientName, ClientStatement statement, String serverName) {
     }
+
+    // ---- for the admin views (kept at the end of the class for easier merges); call on the loop
+
+    /** Why this client keeps its server until it disconnects (transaction pooling), or null. */
+    public String pinReason() {
+        return effects == null ? null : effects.pinReason();
+    }
+
+    /** True while the client has asked for a server and waits for the pool. */
+    public boolean waitingForServer() {
+        return leasing;
+    }
+
+    /** The server connection attached to this client now, or null. */
+    public ServerConnection server() {
+        return server;
+    }
 }

@@ -1,5 +1,6 @@
 package io.pgrelay.server.session;
 
+import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.pool.Pools;
 import io.pgrelay.router.Router;
 import io.pgrelay.server.auth.ClientAuth;
@@ -81,5 +82,33 @@ public final class SessionServices {
 
     public void startDraining() {
         draining = true;
+    }
+
+    // ---- for the admin console (kept at the end of the class for easier merges)
+
+    private final RelayStats stats = new RelayStats();
+    private volatile PgRelayConfig config;
+    private volatile Runnable shutdownRequest = () -> { };
+
+    public RelayStats stats() {
+        return stats;
+    }
+
+    /** The configuration the process runs with, for the admin console; null in tests that set none. */
+    public PgRelayConfig config() {
+        return config;
+    }
+
+    public void config(PgRelayConfig config) {
+        this.config = config;
+    }
+
+    /** Sets what SHUTDOWN on the admin console does: the same graceful stop as SIGTERM. */
+    public void onShutdownRequest(Runnable action) {
+        this.shutdownRequest = action;
+    }
+
+    public void requestShutdown() {
+        shutdownRequest.run();
     }
 }

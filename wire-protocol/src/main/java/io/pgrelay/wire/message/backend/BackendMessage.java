@@ -2,14 +2,16 @@ package io.pgrelay.wire.message.backend;
 
 import io.netty.buffer.ByteBuf;
 import io.pgrelay.wire.codec.Frames;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
  * The backend messages pgrelay reads (from servers during startup) or writes (to clients). Rows,
  * command tags and the rest of a server's output are forwarded as opaque frames and never
- * become objects.
+ * become objects; pgrelay encodes rows only for result sets of its own (the admin console).
  *
  * @see <a href="https://www.postgresql.org/docs/current/protocol-message-formats.html">Message formats</a>
  */
@@ -136,6 +138,16 @@ public sealed interface BackendMessage {
         }
     }
 
+    /** EmptyQueryResponse: the answer to a query string with no statement in it. */
+    enum EmptyQueryResponse implements BackendMessage {
+        INSTANCE;
+
+        @Override
+        public void encode(ByteBuf out) {
+            out.writeByte('I').writeInt(4);
+        }
+    }
+
     /** CommandComplete with its command tag, e.g. {@code DEALLOCATE}. */
     record CommandComplete(String tag) implements BackendMessage {
         @Override
@@ -143,6 +155,72 @@ public sealed interface BackendMessage {
             int length = Frames.begin(out, 'C');
             Frames.writeCString(out, tag);
             Frames.end(out, length);
+        }
+    }
+
+    /**
+     * RowDescription: the columns of the rows that follow, all in text format. pgrelay writes it
+     * only for its own result sets (the admin console); servers' row descriptions are forwarded.
+     */
+    record RowDescription(List<Column> columns) implements BackendMessage {
+        public RowDescription {
+            columns = List.copyOf(columns);
+        }
+
+        @Override
+        public void encode(ByteBuf out) {
+            int start = Frames.begin(out, 'T');
+            out.writeShort(columns.size());
+            for (Column c : columns) {
+                Frames.writeCString(out, c.name());
+                // No table and column of origin; text format.
+                out.writeInt(0).writeShort(0).writeInt(c.typeOid()).writeShort(c.typeSize()).writeInt(-1).writeShort(0);
+            }
+            Frames.end(out, start);
+        }
+    }
+
+    /**
+     * One column of a {@link RowDescription}.
+     *
+     * @param typeOid  the PostgreSQL type, e.g. {@link #TEXT} or {@link #INT8}
+     * @param typeSize the type's pg_type.typlen: -1 for variable length
+     */
+    record Column(String name, int typeOid, int typeSize) {
+        public static final int TEXT = 25;
+        public static final int INT8 = 20;
+
+        public static Column text(String name) {
+            return new Column(name, TEXT, -1);
+        }
+
+        public static Column int8(String name) {
+            return new Column(name, INT8, 8);
+        }
+    }
+
+    /** DataRow of text values; a null value is SQL NULL. */
+    record DataRow(List<String> values) implements BackendMessage {
+        public DataRow {
+            // List.copyOf refuses nulls, which are NULL columns here.
+            values = Collections.unmodifiableList(new ArrayList<>(values));
+        }
+
+        @Override
+        public void encode(ByteBuf out) {
+            int start = Frames.begin(out, 'D');
+            out.writeShort(values.size());
+            for (String v : values) {
+                if (v == null) {
+                    out.writeInt(-1);
+                } else {
+                    int lengthIndex = out.writerIndex();
+                    out.writeInt(0);
+                    int written = out.writeCharSequence(v, StandardCharsets.UTF_8);
+                    out.setInt(lengthIndex, written);
+                }
+            }
+            Frames.end(out, start);
         }
     }
 

@@ -24,13 +24,19 @@ import io.pgrelay.wire.message.backend.BackendMessage.AuthenticationSASLContinue
 import io.pgrelay.wire.message.backend.BackendMessage.AuthenticationSASLFinal;
 import io.pgrelay.wire.message.backend.BackendMessage.AuthenticationUnsupported;
 import io.pgrelay.wire.message.backend.BackendMessage.BackendKeyData;
+import io.pgrelay.wire.message.backend.BackendMessage.Column;
+import io.pgrelay.wire.message.backend.BackendMessage.CommandComplete;
+import io.pgrelay.wire.message.backend.BackendMessage.DataRow;
+import io.pgrelay.wire.message.backend.BackendMessage.EmptyQueryResponse;
 import io.pgrelay.wire.message.backend.BackendMessage.ErrorField;
 import io.pgrelay.wire.message.backend.BackendMessage.ErrorResponse;
 import io.pgrelay.wire.message.backend.BackendMessage.Errors;
 import io.pgrelay.wire.message.backend.BackendMessage.NegotiateProtocolVersion;
 import io.pgrelay.wire.message.backend.BackendMessage.ParameterStatus;
 import io.pgrelay.wire.message.backend.BackendMessage.ReadyForQuery;
+import io.pgrelay.wire.message.backend.BackendMessage.RowDescription;
 import io.pgrelay.wire.message.backend.BackendMessage.Unknown;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -171,6 +177,43 @@ class BackendMessageTest {
     @Test
     void negotiateProtocolVersionWithoutOptions() {
         assertEncodes(hex("76 0000000c 00000002 00000000"), new NegotiateProtocolVersion(2, List.of()));
+    }
+
+    @Test
+    void rowDescriptionOfATextAndABigintColumn() {
+        // Int16 count, then per column: name, Int32 table oid, Int16 attnum, Int32 type oid,
+        // Int16 typlen, Int32 typmod, Int16 format. 4 + 2 + (9 + 18) + (10 + 18) = 61.
+        assertEncodes(concat(hex("54 0000003d 0002"),
+                        text("database"), hex("00 00000000 0000 00000019 ffff ffffffff 0000"),
+                        text("cl_active"), hex("00 00000000 0000 00000014 0008 ffffffff 0000")),
+                new RowDescription(List.of(Column.text("database"), Column.int8("cl_active"))));
+    }
+
+    @Test
+    void rowDescriptionWithoutColumns() {
+        assertEncodes(hex("54 00000006 0000"), new RowDescription(List.of()));
+    }
+
+    @Test
+    void dataRowWithNullAndMultibyteValues() {
+        // Int16 count, then Int32 length and bytes per value, -1 for NULL. "Zürich" is 7 UTF-8
+        // bytes: 4 + 2 + (4 + 3) + 4 + (4 + 7) + (4 + 0) = 32.
+        assertEncodes(concat(hex("44 00000020 0004"),
+                        hex("00000003"), text("app"),
+                        hex("ffffffff"),
+                        hex("00000007"), hex("5ac3bc72696368"),
+                        hex("00000000")),
+                new DataRow(Arrays.asList("app", null, "Zürich", "")));
+    }
+
+    @Test
+    void emptyQueryResponse() {
+        assertEncodes(hex("49 00000004"), EmptyQueryResponse.INSTANCE);
+    }
+
+    @Test
+    void commandComplete() {
+        assertEncodes(concat(hex("43 00000009"), text("SHOW"), hex("00")), new CommandComplete("SHOW"));
     }
 
     @Test
