@@ -63,13 +63,43 @@ class CliIT {
         assertTrue(r.stdout().contains("Usage: pgrelay"), r::toString);
         assertTrue(r.stdout().contains("serve"), r::toString);
         assertTrue(r.stdout().contains("check-config"), r::toString);
+        assertTrue(r.stdout().contains("passwd"), r::toString);
+        assertTrue(r.stdout().contains("completion"), r::toString);
+    }
+
+    @Test
+    void completionPrintsABashScriptForTheCommands() throws Exception {
+        Result r = RelayProcess.run("completion");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.stdout().startsWith("#!/usr/bin/env bash"), r::toString);
+        for (String word : List.of("serve", "check-config", "passwd", "--admin-listen", "--log-format")) {
+            assertTrue(r.stdout().contains(word), () -> "completion lacks " + word);
+        }
+    }
+
+    @Test
+    void passwdReadsThePasswordFromStdinAndCheckConfigAcceptsTheResult() throws Exception {
+        Result r = RelayProcess.runWithInput("a password\n", "passwd", "app");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.stdout().startsWith("app: SCRAM-SHA-256$4096:"), r::toString);
+        assertFalse(r.stdout().contains("a password") || r.stderr().contains("a password"), r::toString);
+        Path users = Files.writeString(dir.resolve("passwd-users.txt"), r.stdout());
+        Path config = Files.writeString(dir.resolve("passwd.yaml"), "primary: 127.0.0.1\nauth:\n  users_file: "
+                + users + "\n");
+        Result check = RelayProcess.run("check-config", config.toString());
+        assertEquals(0, check.exit(), check::toString);
+
+        Result none = RelayProcess.runWithInput("", "passwd", "app");
+        assertEquals(1, none.exit(), none::toString);
+        assertEquals("", none.stdout(), none::toString);
     }
 
     @Test
     void serveHelpNamesItsOptions() throws Exception {
         Result r = RelayProcess.run("serve", "--help");
         assertEquals(0, r.exit(), r::toString);
-        for (String option : List.of("--config", "--listen", "--primary", "--replica", "--pool-mode", "--pool-size")) {
+        for (String option : List.of("--config", "--listen", "--primary", "--replica", "--pool-mode", "--pool-size",
+                "--admin-listen", "--log-format", "--log-level")) {
             assertTrue(r.stdout().contains(option), () -> "serve --help should mention " + option + "\n" + r);
         }
     }
