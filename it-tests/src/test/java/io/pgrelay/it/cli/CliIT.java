@@ -200,6 +200,12 @@ class CliIT {
             assertEquals(1, r.exit(), r::toString);
             assertTrue(r.stderr().contains(address), () -> "the error should name " + address + "\n" + r);
             assertFalse(r.stderr().contains(RelayProcess.LISTENING), r::toString);
+
+            Result admin = RelayProcess.run("serve", "--listen", "127.0.0.1:" + RelayProcess.freePort(),
+                    "--admin-listen", address, "--primary", "127.0.0.1:5432");
+            assertEquals(1, admin.exit(), admin::toString);
+            assertTrue(admin.stderr().contains("cannot listen on " + address + " (admin.listen)"), admin::toString);
+            assertFalse(admin.stderr().contains(RelayProcess.LISTENING), admin::toString);
         }
     }
 }
