@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -74,6 +75,41 @@ class CliIT {
         assertTrue(r.stdout().startsWith("#!/usr/bin/env bash"), r::toString);
         for (String word : List.of("serve", "check-config", "passwd", "--admin-listen", "--log-format")) {
             assertTrue(r.stdout().contains(word), () -> "completion lacks " + word);
+        }
+    }
+
+    /**
+     * On a terminal, passwd asks twice. util-linux {@code script} gives it one; the answers are
+     * typed ahead, so the terminal echoes them before passwd turns echo off, which is why only
+     * what follows the second prompt is checked.
+     */
+    @Test
+    void passwdOnATerminalAsksTwiceAndRefusesAMismatch() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "needs util-linux script for a pty");
+        String command = RelayProcess.java() + " -jar " + RelayProcess.jar() + " passwd app";
+        for (String answers : List.of("pw-one\npw-one\n", "pw-one\npw-two\n")) {
+            Process p = new ProcessBuilder("/usr/bin/script", "-qec", command, "/dev/null").redirectErrorStream(true)
+                    .start();
+            String out;
+            try {
+                try (var in = p.getOutputStream()) {
+                    in.write(answers.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+                out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+            } finally {
+                p.destroyForcibly();
+            }
+            String afterPrompts = out.substring(out.indexOf("Again: ") + "Again: ".length());
+            if (answers.equals("pw-one\npw-one\n")) {
+                assertEquals(0, p.exitValue(), out);
+                assertTrue(afterPrompts.strip().startsWith("app: SCRAM-SHA-256$4096:"), out);
+                assertFalse(afterPrompts.contains("pw-one"), out);
+            } else {
+                assertEquals(1, p.exitValue(), out);
+                assertTrue(afterPrompts.contains("the passwords do not match"), out);
+                assertFalse(afterPrompts.contains("SCRAM"), out);
+            }
         }
     }
 
