@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.pgrelay.conf.HostPort;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
@@ -110,7 +111,8 @@ public final class PgRelayServer implements AutoCloseable {
      */
     public PgRelayServer start() throws InterruptedException, AdminBindException {
         admin.start();
-        log.info("admin endpoint on http://{}", hostPort(admin.localAddress()));
+        log.info("admin endpoint on http://{}",
+                new HostPort(admin.localAddress().getHostString(), admin.localAddress().getPort()));
         ServerBootstrap b = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -154,11 +156,6 @@ public final class PgRelayServer implements AutoCloseable {
         }
         Channel l = listener;
         return l != null && l.isActive() ? Optional.empty() : Optional.of("not listening for clients yet");
-    }
-
-    private static String hostPort(InetSocketAddress a) {
-        return a.getHostString().indexOf(':') >= 0 ? "[" + a.getHostString() + "]:" + a.getPort()
-                : a.getHostString() + ":" + a.getPort();
     }
 
     public SessionServices services() {

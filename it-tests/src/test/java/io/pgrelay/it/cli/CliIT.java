@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -63,13 +64,78 @@ class CliIT {
         assertTrue(r.stdout().contains("Usage: pgrelay"), r::toString);
         assertTrue(r.stdout().contains("serve"), r::toString);
         assertTrue(r.stdout().contains("check-config"), r::toString);
+        assertTrue(r.stdout().contains("passwd"), r::toString);
+        assertTrue(r.stdout().contains("completion"), r::toString);
+    }
+
+    @Test
+    void completionPrintsABashScriptForTheCommands() throws Exception {
+        Result r = RelayProcess.run("completion");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.stdout().startsWith("#!/usr/bin/env bash"), r::toString);
+        for (String word : List.of("serve", "check-config", "passwd", "--admin-listen", "--log-format")) {
+            assertTrue(r.stdout().contains(word), () -> "completion lacks " + word);
+        }
+    }
+
+    /**
+     * On a terminal, passwd asks twice. util-linux {@code script} gives it one; the answers are
+     * typed ahead, so the terminal echoes them before passwd turns echo off, which is why only
+     * what follows the second prompt is checked.
+     */
+    @Test
+    void passwdOnATerminalAsksTwiceAndRefusesAMismatch() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "needs util-linux script for a pty");
+        String command = RelayProcess.java() + " -jar " + RelayProcess.jar() + " passwd app";
+        for (String answers : List.of("pw-one\npw-one\n", "pw-one\npw-two\n")) {
+            Process p = new ProcessBuilder("/usr/bin/script", "-qec", command, "/dev/null").redirectErrorStream(true)
+                    .start();
+            String out;
+            try {
+                try (var in = p.getOutputStream()) {
+                    in.write(answers.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+                out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+            } finally {
+                p.destroyForcibly();
+            }
+            String afterPrompts = out.substring(out.indexOf("Again: ") + "Again: ".length());
+            if (answers.equals("pw-one\npw-one\n")) {
+                assertEquals(0, p.exitValue(), out);
+                assertTrue(afterPrompts.strip().startsWith("app: SCRAM-SHA-256$4096:"), out);
+                assertFalse(afterPrompts.contains("pw-one"), out);
+            } else {
+                assertEquals(1, p.exitValue(), out);
+                assertTrue(afterPrompts.contains("the passwords do not match"), out);
+                assertFalse(afterPrompts.contains("SCRAM"), out);
+            }
+        }
+    }
+
+    @Test
+    void passwdReadsThePasswordFromStdinAndCheckConfigAcceptsTheResult() throws Exception {
+        Result r = RelayProcess.runWithInput("a password\n", "passwd", "app");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.stdout().startsWith("app: SCRAM-SHA-256$4096:"), r::toString);
+        assertFalse(r.stdout().contains("a password") || r.stderr().contains("a password"), r::toString);
+        Path users = Files.writeString(dir.resolve("passwd-users.txt"), r.stdout());
+        Path config = Files.writeString(dir.resolve("passwd.yaml"), "primary: 127.0.0.1\nauth:\n  users_file: "
+                + users + "\n");
+        Result check = RelayProcess.run("check-config", config.toString());
+        assertEquals(0, check.exit(), check::toString);
+
+        Result none = RelayProcess.runWithInput("", "passwd", "app");
+        assertEquals(1, none.exit(), none::toString);
+        assertEquals("", none.stdout(), none::toString);
     }
 
     @Test
     void serveHelpNamesItsOptions() throws Exception {
         Result r = RelayProcess.run("serve", "--help");
         assertEquals(0, r.exit(), r::toString);
-        for (String option : List.of("--config", "--listen", "--primary", "--replica", "--pool-mode", "--pool-size")) {
+        for (String option : List.of("--config", "--listen", "--primary", "--replica", "--pool-mode", "--pool-size",
+                "--admin-listen", "--log-format", "--log-level")) {
             assertTrue(r.stdout().contains(option), () -> "serve --help should mention " + option + "\n" + r);
         }
     }
@@ -161,6 +227,12 @@ class CliIT {
             assertEquals(1, r.exit(), r::toString);
             assertTrue(r.stderr().contains(address), () -> "the error should name " + address + "\n" + r);
             assertFalse(r.stderr().contains(RelayProcess.LISTENING), r::toString);
+
+            Result admin = RelayProcess.run("serve", "--listen", "127.0.0.1:" + RelayProcess.freePort(),
+                    "--admin-listen", address, "--primary", "127.0.0.1:5432");
+            assertEquals(1, admin.exit(), admin::toString);
+            assertTrue(admin.stderr().contains("cannot listen on " + address + " (admin.listen)"), admin::toString);
+            assertFalse(admin.stderr().contains(RelayProcess.LISTENING), admin::toString);
         }
     }
 }
