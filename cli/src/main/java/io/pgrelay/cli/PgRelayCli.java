@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = PgRelayCli.Version.class,
         description = "PostgreSQL connection pooler and read/write router.",
-        subcommands = {ServeCommand.class, CheckConfigCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, CheckConfigCommand.class, ClassifyCommand.class, CommandLine.HelpCommand.class})
 public final class PgRelayCli implements Runnable {
     /** Exit code for an invalid configuration, as sysexits.h's EX_CONFIG. */
     static final int EXIT_CONFIG = 78;
