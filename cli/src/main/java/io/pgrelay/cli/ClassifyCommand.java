@@ -53,7 +53,7 @@ final class ClassifyCommand implements Callable<Integer> {
             try {
                 Classification refined = new JSqlParserRefiner(parse, Duration.ofSeconds(5))
                         .refine(sql, analysis, lexer, functions);
-                if (refined != null && (refined.replicaSafe() ? Refiner.promotable(lexer) : lexer.replicaSafe())) {
+                if (refined != null && Refiner.allowed(lexer, refined)) {
                     verdict = refined;
                 }
             } finally {
