@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         versionProvider = PgRelayCli.Version.class,
         description = "PostgreSQL connection pooler and read/write router.",
         subcommands = {ServeCommand.class, CheckConfigCommand.class, PasswdCommand.class, CompletionCommand.class,
-            CommandLine.HelpCommand.class})
+            ClassifyCommand.class, CommandLine.HelpCommand.class})
 public final class PgRelayCli implements Runnable {
     /** Exit code for an invalid configuration, as sysexits.h's EX_CONFIG. */
     static final int EXIT_CONFIG = 78;

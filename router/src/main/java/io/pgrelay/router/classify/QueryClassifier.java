@@ -181,14 +181,9 @@ public final class QueryClassifier implements AutoCloseable {
         } catch (RuntimeException | StackOverflowError e) {
             log.debug("refinement failed, keeping {} for {}", verdict.lexer, sql, e);
         }
-        if (better != null && !better.equals(verdict.lexer)) {
-            if (better.replicaSafe() && !verdict.lexer.replicaSafe() && Refiner.promotable(verdict.lexer)) {
-                verdict.current = better;
-                promoted.increment();
-            } else if (!better.replicaSafe() && verdict.lexer.replicaSafe()) {
-                verdict.current = better;
-                demoted.increment();
-            }
+        if (better != null && Refiner.allowed(verdict.lexer, better)) {
+            verdict.current = better;
+            (better.replicaSafe() ? promoted : demoted).increment();
         }
         verdict.refined = true;
         refined.increment();

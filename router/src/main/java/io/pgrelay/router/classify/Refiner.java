@@ -18,6 +18,14 @@ public interface Refiner {
         return lexer.reason() == Reason.UNKNOWN_FUNCTION || lexer.reason() == Reason.WRITING_CTE;
     }
 
+    /**
+     * True when {@code refined} may replace {@code lexer}: a move to the primary from a replica
+     * verdict, or to a replica from a {@link #promotable} one.
+     */
+    static boolean allowed(Classification lexer, Classification refined) {
+        return refined.replicaSafe() ? !lexer.replicaSafe() && promotable(lexer) : lexer.replicaSafe();
+    }
+
     /** True when a refiner is worth running for this verdict. */
     static boolean worthRefining(SqlAnalysis analysis, Classification lexer) {
         return analysis.statements().size() == 1 && (promotable(lexer) || lexer.replicaSafe());

@@ -2,6 +2,9 @@ package io.pgrelay.router.sql;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -66,6 +69,10 @@ public final class SqlLexer {
     private static final Set<Keyword> NAME_BEFORE_PAREN = EnumSet.of(
             Keyword.AS, Keyword.INTO, Keyword.TABLE, Keyword.WITH, Keyword.RECURSIVE, Keyword.TABLESAMPLE,
             Keyword.EXECUTE, Keyword.PREPARE, Keyword.COPY, Keyword.FUNCTION, Keyword.PROCEDURE);
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGH_BITS = 0x8080808080808080L;
 
     private static final ThreadLocal<SqlLexer> SCRATCH = ThreadLocal.withInitial(SqlLexer::new);
 
@@ -156,10 +163,66 @@ public final class SqlLexer {
         return k;
     }
 
-    private void mix(int v) {
-        h1 = (h1 ^ v) * 0x100000001b3L;
-        long x = (h2 + v) * 0x9E3779B97F4A7C15L;
-        h2 = x ^ (x >>> 29);
+    /** Adds a token marker (a punctuation byte, a token type, or a wider marker) to the fingerprint. */
+    private void mix(int marker) {
+        mixWord(marker, 9);
+    }
+
+    /**
+     * Adds a token's bytes to the fingerprint eight at a time, lower-casing ASCII letters when
+     * {@code fold} (unquoted words: PostgreSQL folds them). {@code tag} keeps "ab" + "c" apart from
+     * "a" + "bc".
+     */
+    private void mixBytes(int start, int end, boolean fold) {
+        byte[] b = buf;
+        int i = start;
+        for (; i + 8 <= end; i += 8) {
+            long v = (long) LONGS.get(b, i);
+            mixWord(fold ? foldAscii(v) : v, 8);
+        }
+        long tail = 0;
+        int n = 0;
+        for (; i < end; i++, n++) {
+            int c = b[i] & 0xff;
+            tail = (tail << 8) | (fold && c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+        }
+        if (n > 0) {
+            mixWord(tail, n);
+        }
+    }
+
+    /** Lower-cases the ASCII capitals among eight bytes, leaving every other byte alone (SWAR). */
+    static long foldAscii(long v) {
+        long low7 = v & 0x7F7F7F7F7F7F7F7FL;
+        long atLeastA = low7 + 0x3F3F3F3F3F3F3F3FL;
+        long aboveZ = low7 + 0x2525252525252525L;
+        long capitals = atLeastA & ~aboveZ & ~v & HIGH_BITS;
+        return v | (capitals >>> 2);
+    }
+
+    private void mixWord(long v, int tag) {
+        h1 = Long.rotateLeft((h1 ^ v) * 0x9E3779B97F4A7C15L, 27) + tag;
+        h2 = Long.rotateLeft((h2 + v) * 0xC2B2AE3D27D4EB4FL, 31) ^ (tag * 0x165667B19E3779F9L);
+    }
+
+    /** Index of the first {@code target} in {@code buf[from, end)}, or {@code end}; eight bytes a step. */
+    private int indexOf(byte target, int from, int end) {
+        byte[] b = buf;
+        long pattern = ONES * (target & 0xff);
+        int i = from;
+        for (; i + 8 <= end; i += 8) {
+            long x = (long) LONGS.get(b, i) ^ pattern;
+            long zero = (x - ONES) & ~x & HIGH_BITS;
+            if (zero != 0) {
+                return i + (Long.numberOfTrailingZeros(zero) >>> 3);
+            }
+        }
+        for (; i < end; i++) {
+            if (b[i] == target) {
+                return i;
+            }
+        }
+        return end;
     }
 
     // ---------------------------------------------------------------- tokenizer
@@ -326,15 +389,26 @@ public final class SqlLexer {
         }
         add(WORD, start, p, k);
         fpToken(WORD);
-        for (int i = start; i < p; i++) {
-            int c = b[i];
-            mix(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-        }
+        mixBytes(start, p, true);
         return p;
     }
 
     private int string(int start, int p, int end, boolean backslashEscapes) {
         byte[] b = buf;
+        while (!backslashEscapes) {
+            int quote = indexOf((byte) '\'', p, end);
+            if (quote == end) {
+                complete = false;
+                literal(STRING, start, end);
+                return end;
+            }
+            if (quote + 1 < end && b[quote + 1] == '\'') {
+                p = quote + 2;
+            } else {
+                literal(STRING, start, quote + 1);
+                return quote + 1;
+            }
+        }
         while (p < end) {
             byte c = b[p];
             if (c == '\\' && backslashEscapes) {
@@ -356,28 +430,25 @@ public final class SqlLexer {
     }
 
     private int quotedIdentifier(int start, int p, int end) {
-        byte[] b = buf;
-        while (p < end) {
-            if (b[p] == '"') {
-                if (p + 1 < end && b[p + 1] == '"') {
-                    p += 2;
-                    continue;
-                }
-                return exactToken(QIDENT, start, p + 1);
+        while (true) {
+            int quote = indexOf((byte) '"', p, end);
+            if (quote == end) {
+                complete = false;
+                return exactToken(QIDENT, start, end);
             }
-            p++;
+            if (quote + 1 < end && buf[quote + 1] == '"') {
+                p = quote + 2;
+            } else {
+                return exactToken(QIDENT, start, quote + 1);
+            }
         }
-        complete = false;
-        return exactToken(QIDENT, start, end);
     }
 
     /** A token whose bytes enter the fingerprint as written (quoted identifier, operator, $n). */
     private int exactToken(byte type, int start, int end) {
         add(type, start, end, null);
         fpToken(type);
-        for (int i = start; i < end; i++) {
-            mix(buf[i]);
-        }
+        mixBytes(start, end, false);
         return end;
     }
 

@@ -249,6 +249,22 @@ class SqlLexerTest {
     }
 
     @Test
+    void foldingTouchesOnlyAsciiCapitals() {
+        byte[] mixed = "AZaz@[_\u00c9".getBytes(UTF_8);
+        long v = java.nio.ByteBuffer.wrap(mixed, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        long folded = SqlLexer.foldAscii(v);
+        byte[] out = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(folded).array();
+        assertEquals("azaz@[_", new String(out, 0, 7, UTF_8));
+        assertEquals(mixed[7], out[7], "the first byte of a UTF-8 sequence is left alone");
+        assertEquals(SqlLexer.analyze("SELECT PGBENCH_ACCOUNTS_LONG_NAME FROM T").fingerprint(),
+                SqlLexer.analyze("select pgbench_accounts_long_name from t").fingerprint());
+        assertNotEquals(SqlLexer.analyze("SELECT \"PGBENCH_ACCOUNTS\" FROM t").fingerprint(),
+                SqlLexer.analyze("SELECT \"pgbench_accounts\" FROM t").fingerprint());
+        assertNotEquals(SqlLexer.analyze("SELECT caf\u00c9_table_name FROM t").fingerprint(),
+                SqlLexer.analyze("SELECT caf\u00e9_table_name FROM t").fingerprint());
+    }
+
+    @Test
     void minLsnValueIsNotPartOfTheShape() {
         SqlAnalysis a = SqlLexer.analyze("/* pgrelay: min_lsn=0/16B3748 */ SELECT 1");
         SqlAnalysis b = SqlLexer.analyze("/* pgrelay: min_lsn=0/16B3749 */ SELECT 1");
