@@ -86,6 +86,8 @@ public final class PgRelayServer implements AutoCloseable {
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 pc.maxClientConn());
         metrics.clientConnections(services::clients);
+        metrics.serverConnections(pools::all);
+        metrics.authFailures(services.stats()::authFailures);
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
                 new AdminApi(services, topology::current));
         services.config(config);
