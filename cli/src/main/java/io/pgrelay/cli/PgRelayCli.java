@@ -15,7 +15,9 @@ import picocli.CommandLine.Command;
         versionProvider = PgRelayCli.Version.class,
         description = "PostgreSQL connection pooler and read/write router.",
         subcommands = {ServeCommand.class, CheckConfigCommand.class, PasswdCommand.class, CompletionCommand.class,
-            ClassifyCommand.class, CommandLine.HelpCommand.class})
+            ClassifyCommand.class, ViewCommand.Pools.class, ViewCommand.Clients.class, ViewCommand.Stats.class,
+            ViewCommand.Nodes.class, PauseResumeCommand.Pause.class, PauseResumeCommand.Resume.class,
+            CommandLine.HelpCommand.class})
 public final class PgRelayCli implements Runnable {
     /** Exit code for an invalid configuration, as sysexits.h's EX_CONFIG. */
     static final int EXIT_CONFIG = 78;

@@ -85,6 +85,16 @@ public final class Pool {
         return idleCount;
     }
 
+    /** Connections being opened (TCP connect, startup, authentication). */
+    public int connecting() {
+        return connecting;
+    }
+
+    /** Connections running the reset query on their way back to idle. */
+    public int resetting() {
+        return resetting;
+    }
+
     public int waiting() {
         return waiters.size();
     }

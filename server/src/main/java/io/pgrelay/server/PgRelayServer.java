@@ -22,6 +22,7 @@ import io.pgrelay.router.Router;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.server.http.AdminBindException;
+import io.pgrelay.server.admin.AdminApi;
 import io.pgrelay.server.http.AdminServer;
 import io.pgrelay.server.metrics.RelayMetrics;
 import io.pgrelay.server.session.ClientHandler;
@@ -85,7 +86,10 @@ public final class PgRelayServer implements AutoCloseable {
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 pc.maxClientConn());
         metrics.clientConnections(services::clients);
-        this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady);
+        metrics.serverConnections(pools::all);
+        metrics.authFailures(services.stats()::authFailures);
+        this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
+                new AdminApi(services, topology::current));
         services.config(config);
         onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {
             try {

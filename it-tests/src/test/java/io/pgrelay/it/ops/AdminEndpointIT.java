@@ -14,10 +14,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -46,6 +48,7 @@ class AdminEndpointIT {
                     assertTrue(rs.next());
                 }
             }
+            assertThrows(SQLException.class, () -> h.connect("app", "wrong-password", "app", new Properties()).close());
             HttpResponse<String> r = get(h, "/metrics");
             assertEquals(200, r.statusCode(), r::body);
             assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("text/plain; version=0.0.4"));
@@ -55,6 +58,13 @@ class AdminEndpointIT {
             assertEquals(2.0, clients.value(Map.of("state", "active")), clients::toString);
             assertEquals(0.0, clients.value(Map.of("state", "authenticating")), clients::toString);
             assertTrue(clients.help().contains("state"), clients::toString);
+
+            Family servers = family(families, "pgrelay_server_connections", "gauge");
+            assertEquals(2.0, servers.value(Map.of("state", "active")), "session pooling: one server per client");
+            assertEquals(0.0, servers.value(Map.of("state", "idle")), servers::toString);
+            assertEquals(0.0, servers.value(Map.of("state", "connecting")), servers::toString);
+            assertEquals(1.0, family(families, "pgrelay_auth_failures_total", "counter").value(Map.of()),
+                    "the one wrong password");
 
             assertTrue(family(families, "jvm_memory_used_bytes", "gauge").value(Map.of("area", "heap", "id",
                     heapPool(families))) > 0);

@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 final class AdminCommands {
     /** How long PAUSE waits for the leased server connections of the paused databases to come back. */
     static final Duration PAUSE_WAIT = Duration.ofSeconds(10);
+    static final String CANNOT_PAUSE_CONSOLE = "the admin console database " + AdminConsole.DATABASE
+            + " cannot be paused";
     private static final Logger log = LoggerFactory.getLogger(AdminCommands.class);
     private static final long PAUSE_POLL_MILLIS = 50;
     private static final String VERSION = readVersion();
@@ -120,7 +122,7 @@ final class AdminCommands {
             case "SERVERS" -> fromSnapshot(AdminViews::servers);
             case "STATS" -> fromSnapshot(s -> AdminViews.stats(s, services.stats().logins()));
             case "DATABASES" -> fromSnapshot(s -> AdminViews.databases(s, services.config(), services.pools()::paused));
-            case "CONFIG" -> now(AdminViews.config(services.config()));
+            case "CONFIG" -> now(Reply.table("SHOW", AdminViews.config(services.config())));
             case "VERSION" -> now(Reply.table("SHOW", List.of(text("version")), List.of(List.of("pgrelay " + VERSION))));
             case "HELP" -> now(Reply.table("SHOW", List.of(text("command"), text("description")), HELP));
             default -> now(unknown(statement));
@@ -141,16 +143,29 @@ final class AdminCommands {
                 + "\"; the console knows " + COMMAND_LIST);
     }
 
-    private Future<Reply> fromSnapshot(Function<Snapshot, Reply> view) {
+    private Future<Reply> fromSnapshot(Function<Snapshot, View> view) {
         Promise<Reply> reply = loop.newPromise();
-        Snapshot.take(services, loop).addListener(f -> {
+        fromSnapshot(services, loop, view).addListener(f -> {
             if (f.isSuccess()) {
-                reply.trySuccess(view.apply((Snapshot) f.getNow()));
+                reply.trySuccess(Reply.table("SHOW", (View) f.getNow()));
             } else {
                 reply.tryFailure(f.cause());
             }
         });
         return reply;
+    }
+
+    /** A view of a fresh snapshot; the future completes on {@code home}. */
+    static Future<View> fromSnapshot(SessionServices services, EventExecutor home, Function<Snapshot, View> view) {
+        Promise<View> result = home.newPromise();
+        Snapshot.take(services, home).addListener(f -> {
+            if (f.isSuccess()) {
+                result.trySuccess(view.apply((Snapshot) f.getNow()));
+            } else {
+                result.tryFailure(f.cause());
+            }
+        });
+        return result;
     }
 
     /**
@@ -159,29 +174,40 @@ final class AdminCommands {
      */
     private Future<Reply> pause(String database) {
         if (AdminConsole.DATABASE.equals(database)) {
-            return now(Reply.error(SqlState.INVALID_PARAMETER_VALUE, "the admin console database "
-                    + AdminConsole.DATABASE + " cannot be paused"));
+            return now(Reply.error(SqlState.INVALID_PARAMETER_VALUE, CANNOT_PAUSE_CONSOLE));
         }
-        services.pools().pause(database);
-        log.info("PAUSE {}", database == null ? "of all databases" : "of database " + database);
         Promise<Reply> reply = loop.newPromise();
-        long deadline = System.nanoTime() + PAUSE_WAIT.toNanos();
-        ScheduledFuture<?> poll = loop.scheduleAtFixedRate(() -> {
-            int leased = leased(database);
-            if (leased == 0) {
-                reply.trySuccess(Reply.done("PAUSE"));
-            } else if (System.nanoTime() >= deadline) {
-                reply.trySuccess(Reply.done("PAUSE", "PAUSE is in force, but " + leased + " server connection"
-                        + (leased == 1 ? " is" : "s are") + " still leased after " + PAUSE_WAIT.toSeconds()
-                        + "s; they are not interrupted"));
-            }
-        }, 0, PAUSE_POLL_MILLIS, TimeUnit.MILLISECONDS);
-        reply.addListener(f -> poll.cancel(false));
+        pauseAndWait(services, loop, database).addListener(f -> {
+            int leased = (Integer) f.getNow();
+            reply.trySuccess(leased == 0 ? Reply.done("PAUSE") : Reply.done("PAUSE", "PAUSE is in force, but "
+                    + leased + " server connection" + (leased == 1 ? " is" : "s are") + " still leased after "
+                    + PAUSE_WAIT.toSeconds() + "s; they are not interrupted"));
+        });
         return reply;
     }
 
+    /**
+     * Pauses {@code database} (every database when null), then waits until none of its server
+     * connections is leased, for at most {@link #PAUSE_WAIT}. The future completes on {@code home}
+     * with the number still leased: 0, or how many outlived the wait.
+     */
+    static Future<Integer> pauseAndWait(SessionServices services, EventExecutor home, String database) {
+        services.pools().pause(database);
+        log.info("PAUSE {}", database == null ? "of all databases" : "of database " + database);
+        Promise<Integer> result = home.newPromise();
+        long deadline = System.nanoTime() + PAUSE_WAIT.toNanos();
+        ScheduledFuture<?> poll = home.scheduleAtFixedRate(() -> {
+            int leased = leased(services, database);
+            if (leased == 0 || System.nanoTime() >= deadline) {
+                result.trySuccess(leased);
+            }
+        }, 0, PAUSE_POLL_MILLIS, TimeUnit.MILLISECONDS);
+        result.addListener(f -> poll.cancel(false));
+        return result;
+    }
+
     /** Leased server connections of {@code database} (all when null), read from the pools' counters. */
-    private int leased(String database) {
+    private static int leased(SessionServices services, String database) {
         int leased = 0;
         for (Pool p : services.pools().all()) {
             if (database == null || p.key().database().equals(database)) {
@@ -193,9 +219,13 @@ final class AdminCommands {
     }
 
     private Reply resume(String database) {
+        resume(services, database);
+        return Reply.done("RESUME");
+    }
+
+    static void resume(SessionServices services, String database) {
         services.pools().resume(database);
         log.info("RESUME {}", database == null ? "of all databases" : "of database " + database);
-        return Reply.done("RESUME");
     }
 
     /** Ends the clients of {@code database} with 57P01, then closes its pools' server connections. */

@@ -1,13 +1,16 @@
 package io.pgrelay.server.admin;
 
-import static io.pgrelay.wire.message.backend.BackendMessage.Column.int8;
-import static io.pgrelay.wire.message.backend.BackendMessage.Column.text;
+import static io.pgrelay.server.admin.View.Field.bool;
+import static io.pgrelay.server.admin.View.Field.int8;
+import static io.pgrelay.server.admin.View.Field.text;
 
 import io.pgrelay.conf.AuthRule;
 import io.pgrelay.conf.NodeConfig;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolOverride;
+import io.pgrelay.failover.Node;
+import io.pgrelay.failover.Topology;
 import io.pgrelay.pool.PoolKey;
 import io.pgrelay.server.admin.Snapshot.ClientView;
 import io.pgrelay.server.admin.Snapshot.PoolView;
@@ -26,7 +29,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
 
-/** The result sets of the console's SHOW commands, built from a {@link Snapshot} and the configuration. */
+/**
+ * The tables of the console's SHOW commands and of the HTTP API's GETs, built from a
+ * {@link Snapshot}, the configuration and the topology: one place, two renderings.
+ */
 final class AdminViews {
     private static final Comparator<PoolKey> BY_KEY = Comparator.comparing(PoolKey::database)
             .thenComparing(PoolKey::user).thenComparing(k -> k.node().nodeName());
@@ -35,7 +41,7 @@ final class AdminViews {
     }
 
     /** One row per (database, user, node) pool, summed over event loops. */
-    static Reply pools(Snapshot s, PgRelayConfig config) {
+    static View pools(Snapshot s, PgRelayConfig config) {
         Map<PoolKey, long[]> counts = new TreeMap<>(BY_KEY);
         for (PoolView p : s.pools()) {
             long[] c = counts.computeIfAbsent(p.key(), k -> new long[5]);
@@ -44,16 +50,16 @@ final class AdminViews {
             c[2] += p.total();
             c[3] += p.paused() ? 1 : 0;
         }
-        List<List<String>> rows = new ArrayList<>();
+        List<List<Object>> rows = new ArrayList<>();
         for (Map.Entry<PoolKey, long[]> e : counts.entrySet()) {
             PoolKey k = e.getKey();
             long[] c = e.getValue();
             rows.add(row(k.database(), k.user(), k.node().nodeName(), config.pool().modeFor(k.database(), k.user()).configName(),
-                    clients(s, k, "active", "idle"), clients(s, k, "waiting"), c[0], c[1], c[2], c[3] > 0 ? "yes" : "no"));
+                    clients(s, k, "active", "idle"), clients(s, k, "waiting"), c[0], c[1], c[2], c[3] > 0));
         }
-        return Reply.table("SHOW", List.of(text("database"), text("user"), text("node"), text("mode"),
+        return new View(List.of(text("database"), text("user"), text("node"), text("mode"),
                 int8("cl_active"), int8("cl_waiting"), int8("sv_active"), int8("sv_idle"), int8("sv_total"),
-                text("paused")), rows);
+                bool("paused")), rows);
     }
 
     /** Clients of the pool's database and user in one of {@code states}. */
@@ -65,8 +71,8 @@ final class AdminViews {
                 .count();
     }
 
-    static Reply clients(Snapshot s) {
-        List<List<String>> rows = new ArrayList<>();
+    static View clients(Snapshot s) {
+        List<List<Object>> rows = new ArrayList<>();
         List<ClientView> sorted = new ArrayList<>(s.clients());
         sorted.sort(Comparator.comparing((ClientView c) -> c.identity().since()).thenComparing(c -> String.valueOf(c.address())));
         for (ClientView c : sorted) {
@@ -74,19 +80,19 @@ final class AdminViews {
                     port(c.address()), c.identity().since().truncatedTo(ChronoUnit.SECONDS).toString(),
                     c.serverPid() == 0 ? null : (long) c.serverPid(), c.pinReason()));
         }
-        return Reply.table("SHOW", List.of(text("user"), text("database"), text("state"), text("addr"),
+        return new View(List.of(text("user"), text("database"), text("state"), text("addr"),
                 int8("port"), text("connect_time"), int8("server_pid"), text("pinned")), rows);
     }
 
-    static Reply servers(Snapshot s) {
+    static View servers(Snapshot s) {
         List<ServerView> sorted = new ArrayList<>(s.servers());
         sorted.sort(Comparator.comparing(ServerView::key, BY_KEY).thenComparing(ServerView::processId));
-        List<List<String>> rows = new ArrayList<>();
+        List<List<Object>> rows = new ArrayList<>();
         for (ServerView v : sorted) {
             rows.add(row(v.key().node().nodeName(), v.key().database(), v.key().user(), v.state(),
                     (long) v.processId(), v.age().toSeconds(), host(v.client()), port(v.client())));
         }
-        return Reply.table("SHOW", List.of(text("node"), text("database"), text("user"), text("state"), int8("pid"),
+        return new View(List.of(text("node"), text("database"), text("user"), text("state"), int8("pid"),
                 int8("age_seconds"), text("client_addr"), int8("client_port")), rows);
     }
 
@@ -94,7 +100,7 @@ final class AdminViews {
      * Counters per (database, user): logins, server connections opened, and the servers'
      * ReadyForQuery count (queries) and how many of those ended a transaction.
      */
-    static Reply stats(Snapshot s, Map<DatabaseUser, Long> logins) {
+    static View stats(Snapshot s, Map<DatabaseUser, Long> logins) {
         Map<DatabaseUser, long[]> counts = new TreeMap<>();
         logins.forEach((k, n) -> counts.computeIfAbsent(k, x -> new long[4])[0] = n);
         for (PoolView p : s.pools()) {
@@ -103,32 +109,44 @@ final class AdminViews {
             c[2] += p.answered();
             c[3] += p.transactions();
         }
-        List<List<String>> rows = new ArrayList<>();
+        List<List<Object>> rows = new ArrayList<>();
         counts.forEach((k, c) -> rows.add(row(k.database(), k.user(), c[0], c[1], c[2], c[3])));
-        return Reply.table("SHOW", List.of(text("database"), text("user"), int8("total_logins"),
+        return new View(List.of(text("database"), text("user"), int8("total_logins"),
                 int8("total_server_connects"), int8("total_query_count"), int8("total_xact_count")), rows);
     }
 
     /** One row per (node, database) that has a pool: pgrelay serves any database the server has. */
-    static Reply databases(Snapshot s, PgRelayConfig config, Function<String, Boolean> paused) {
+    static View databases(Snapshot s, PgRelayConfig config, Function<String, Boolean> paused) {
         Map<PoolKey, long[]> byNodeAndDatabase = new TreeMap<>(BY_KEY);
         for (PoolView p : s.pools()) {
             // The user is left out of the key: one row for all users of the database on the node.
             byNodeAndDatabase.computeIfAbsent(new PoolKey(p.key().node(), p.key().database(), ""), k -> new long[1])[0]
                     += p.total();
         }
-        List<List<String>> rows = new ArrayList<>();
+        List<List<Object>> rows = new ArrayList<>();
         byNodeAndDatabase.forEach((k, total) -> rows.add(row(k.database(), k.node().nodeName(), k.node().host(),
                 (long) k.node().port(), config.pool().modeFor(k.database(), "").configName(),
                 (long) config.pool().sizeFor(k.database()), total[0],
-                paused.apply(k.database()) ? "yes" : "no")));
-        return Reply.table("SHOW", List.of(text("database"), text("node"), text("host"), int8("port"), text("pool_mode"),
-                int8("pool_size"), int8("sv_total"), text("paused")), rows);
+                paused.apply(k.database()))));
+        return new View(List.of(text("database"), text("node"), text("host"), int8("port"), text("pool_mode"),
+                int8("pool_size"), int8("sv_total"), bool("paused")), rows);
+    }
+
+    /** One row per node of the topology snapshot, in configuration order. */
+    static View nodes(Topology t) {
+        List<List<Object>> rows = new ArrayList<>();
+        for (Node n : t.nodes()) {
+            rows.add(row(n.name(), n.host(), (long) n.port(), n.role().name().toLowerCase(Locale.ROOT),
+                    n.state().name().toLowerCase(Locale.ROOT), n.reason(),
+                    n.since().truncatedTo(ChronoUnit.SECONDS).toString()));
+        }
+        return new View(List.of(text("name"), text("host"), int8("port"), text("role"), text("state"), text("reason"),
+                text("since")), rows);
     }
 
     /** The effective configuration as key/value rows; the users file's secrets are never shown. */
-    static Reply config(PgRelayConfig c) {
-        List<List<String>> rows = new ArrayList<>();
+    static View config(PgRelayConfig c) {
+        List<List<Object>> rows = new ArrayList<>();
         rows.add(row("listen", c.listen().toString()));
         for (int i = 0; i < c.nodes().size(); i++) {
             NodeConfig n = c.nodes().get(i);
@@ -166,7 +184,7 @@ final class AdminViews {
         rows.add(row("shutdown_timeout", duration(c.shutdownTimeout())));
         rows.add(row("event_loop_threads", String.valueOf(c.eventLoopThreads())));
         rows.add(row("admin.users", String.join(",", c.adminUsers())));
-        return Reply.table("SHOW", List.of(text("key"), text("value")), rows);
+        return new View(List.of(text("key"), text("value")), rows);
     }
 
     /** A databases or users entry as one line: only what it sets. */
@@ -196,12 +214,8 @@ final class AdminViews {
         return a instanceof InetSocketAddress inet ? (long) inet.getPort() : null;
     }
 
-    /** A row of text values; numbers in their decimal text form, null as NULL. */
-    private static List<String> row(Object... values) {
-        List<String> out = new ArrayList<>(values.length);
-        for (Object v : values) {
-            out.add(v == null ? null : v.toString());
-        }
-        return out;
+    /** A row of values: String, Long, Boolean or null. */
+    private static List<Object> row(Object... values) {
+        return Arrays.asList(values);
     }
 }

@@ -30,6 +30,21 @@ record Reply(List<BackendMessage> messages, boolean failed, Runnable afterReply)
         return new Reply(out, false, null);
     }
 
+    /** A view as a result set: booleans as yes/no, numbers in their decimal text form, null as NULL. */
+    static Reply table(String tag, View view) {
+        List<Column> columns = view.fields().stream()
+                .map(f -> f.type() == View.Type.INT8 ? Column.int8(f.name()) : Column.text(f.name())).toList();
+        List<List<String>> rows = new ArrayList<>(view.rows().size());
+        for (List<Object> r : view.rows()) {
+            List<String> texts = new ArrayList<>(r.size());
+            for (Object v : r) {
+                texts.add(v == null ? null : v instanceof Boolean b ? (b ? "yes" : "no") : v.toString());
+            }
+            rows.add(texts);
+        }
+        return table(tag, columns, rows);
+    }
+
     /** A command without rows, with notices before its CommandComplete. */
     static Reply done(String tag, String... notices) {
         List<BackendMessage> out = new ArrayList<>();

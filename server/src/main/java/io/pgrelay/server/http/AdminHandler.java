@@ -14,20 +14,28 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.pgrelay.server.admin.AdminApi;
+import io.pgrelay.server.admin.View;
 import io.pgrelay.server.metrics.RelayMetrics;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Answers the admin endpoint's requests: {@code /health/live}, {@code /health/ready} and
- * {@code /metrics}. Health probes need no token, so that orchestrators can call them; everything
- * else needs {@code Authorization: Bearer <admin.token>} when a token is configured. Errors are
- * JSON objects {@code {"error": ..., "message": ...}}.
+ * Answers the admin endpoint's requests: {@code /health/live}, {@code /health/ready},
+ * {@code /metrics} and the JSON API under {@code /api/v1/}. Health probes need no token, so that
+ * orchestrators can call them; everything else needs {@code Authorization: Bearer <admin.token>}
+ * when a token is configured. Errors are JSON objects {@code {"error": ..., "message": ...}}.
  */
 @ChannelHandler.Sharable
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -35,6 +43,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final String LIVE = "/health/live";
     static final String READY = "/health/ready";
     static final String METRICS = "/metrics";
+    static final String API = "/api/v1/";
+    /** The API's GET endpoints, after {@link #API}. */
+    static final List<String> API_VIEWS = List.of("pools", "clients", "servers", "stats", "databases", "config",
+            "nodes");
+    /** The API's POST endpoints, after {@link #API}. */
+    static final List<String> API_ACTIONS = List.of("pause", "resume");
     /** The Prometheus text format that {@link RelayMetrics#scrape()} writes. */
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
     private static final String JSON = "application/json";
@@ -42,33 +56,54 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final RelayMetrics metrics;
     private final Readiness readiness;
     private final byte[] expectedAuthorization;
+    private final AdminApi api;
 
-    /** @param token the bearer token requests other than health probes must send, if any */
-    AdminHandler(RelayMetrics metrics, Readiness readiness, Optional<String> token) {
+    /**
+     * @param token the bearer token requests other than health probes must send, if any
+     * @param api   what the {@code /api/v1/} endpoints show and do; null leaves them out
+     */
+    AdminHandler(RelayMetrics metrics, Readiness readiness, Optional<String> token, AdminApi api) {
         this.metrics = metrics;
         this.readiness = readiness;
+        this.api = api;
         this.expectedAuthorization = token.map(t -> ("Bearer " + t).getBytes(StandardCharsets.US_ASCII)).orElse(null);
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-        FullHttpResponse response;
         if (!request.decoderResult().isSuccess()) {
-            response = error(HttpResponseStatus.BAD_REQUEST, "the request is not valid HTTP/1.1");
-            HttpUtil.setKeepAlive(response, false);
-        } else {
-            response = answer(request);
-            HttpUtil.setKeepAlive(response, HttpUtil.isKeepAlive(request));
+            FullHttpResponse response = error(HttpResponseStatus.BAD_REQUEST, "the request is not valid HTTP/1.1");
+            send(ctx, response, false);
+            return;
         }
+        // The request is released when this method returns; the answer may come later.
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        String path = uri.path();
+        if (api != null && path.startsWith(API) && authorized(request)) {
+            Future<FullHttpResponse> answer;
+            try {
+                answer = api(ctx.executor(), request.method(), path.substring(API.length()), uri.parameters());
+            } catch (IllegalArgumentException e) {
+                answer = ctx.executor().newSucceededFuture(error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
+            }
+            answer.addListener(f -> send(ctx, f.isSuccess() ? (FullHttpResponse) f.getNow()
+                    : error(HttpResponseStatus.INTERNAL_SERVER_ERROR, String.valueOf(f.cause())), keepAlive));
+            return;
+        }
+        send(ctx, answer(request, path), keepAlive);
+    }
+
+    private static void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+        HttpUtil.setKeepAlive(response, keepAlive);
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
         var written = ctx.writeAndFlush(response);
-        if (!HttpUtil.isKeepAlive(response)) {
+        if (!keepAlive) {
             written.addListener(ChannelFutureListener.CLOSE);
         }
     }
 
-    private FullHttpResponse answer(FullHttpRequest request) {
-        String path = new QueryStringDecoder(request.uri()).path();
+    private FullHttpResponse answer(FullHttpRequest request, String path) {
         boolean health = path.equals(LIVE) || path.equals(READY);
         if (!health && !authorized(request)) {
             FullHttpResponse r = error(HttpResponseStatus.UNAUTHORIZED,
@@ -78,19 +113,103 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         if (!health && !path.equals(METRICS)) {
             return error(HttpResponseStatus.NOT_FOUND, "no endpoint " + path + "; there are " + LIVE + ", " + READY
-                    + " and " + METRICS);
+                    + (api == null ? " and " + METRICS : ", " + METRICS + " and " + API + "{"
+                    + String.join(",", API_VIEWS) + "," + String.join(",", API_ACTIONS) + "}"));
         }
         if (!request.method().equals(HttpMethod.GET)) {
-            FullHttpResponse r = error(HttpResponseStatus.METHOD_NOT_ALLOWED, path + " answers GET only, not "
-                    + request.method());
-            r.headers().set(HttpHeaderNames.ALLOW, HttpMethod.GET.name());
-            return r;
+            return notAllowed(path, request.method(), HttpMethod.GET);
         }
         return switch (path) {
             case LIVE -> json(HttpResponseStatus.OK, Map.of("status", "live"));
             case READY -> ready();
             default -> response(HttpResponseStatus.OK, PROMETHEUS_TEXT, metrics.scrape());
         };
+    }
+
+    /**
+     * An {@code /api/v1/} request, after the prefix: a GET of a view, or a POST of an action.
+     *
+     * @throws IllegalArgumentException for a parameter the action refuses (answered 400)
+     */
+    private Future<FullHttpResponse> api(EventExecutor home, HttpMethod method, String endpoint,
+                                         Map<String, List<String>> parameters) {
+        boolean view = API_VIEWS.contains(endpoint);
+        if (!view && !API_ACTIONS.contains(endpoint)) {
+            return home.newSucceededFuture(error(HttpResponseStatus.NOT_FOUND, "no endpoint " + API + endpoint
+                    + "; there are GET " + API + "{" + String.join(",", API_VIEWS) + "} and POST " + API + "{"
+                    + String.join(",", API_ACTIONS) + "}"));
+        }
+        HttpMethod allowed = view ? HttpMethod.GET : HttpMethod.POST;
+        if (!method.equals(allowed)) {
+            return home.newSucceededFuture(notAllowed(API + endpoint, method, allowed));
+        }
+        return switch (endpoint) {
+            case "pools" -> rendered(home, api.pools(home));
+            case "clients" -> rendered(home, api.clients(home));
+            case "servers" -> rendered(home, api.servers(home));
+            case "stats" -> rendered(home, api.stats(home));
+            case "databases" -> rendered(home, api.databases(home));
+            case "config" -> home.newSucceededFuture(array(api.config()));
+            case "nodes" -> home.newSucceededFuture(array(api.nodes()));
+            case "pause" -> pause(home, database(parameters));
+            default -> {
+                String database = database(parameters);
+                api.resume(database);
+                yield home.newSucceededFuture(action("resume", database, null));
+            }
+        };
+    }
+
+    private Future<FullHttpResponse> pause(EventExecutor home, String database) {
+        Promise<FullHttpResponse> response = home.newPromise();
+        api.pause(home, database).addListener(f -> response.trySuccess(f.isSuccess()
+                ? action("pause", database, (Integer) f.getNow())
+                : error(HttpResponseStatus.INTERNAL_SERVER_ERROR, String.valueOf(f.cause()))));
+        return response;
+    }
+
+    /** The {@code database} query parameter: absent means every database; present, it must name one. */
+    private static String database(Map<String, List<String>> parameters) {
+        List<String> values = parameters.getOrDefault("database", List.of());
+        if (values.size() > 1 || (values.size() == 1 && values.get(0).isEmpty())) {
+            throw new IllegalArgumentException("database= takes one database name; leave it out for every database");
+        }
+        Set<String> unknown = new TreeSet<>(parameters.keySet());
+        unknown.remove("database");
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("unknown parameter " + String.join(", ", unknown)
+                    + "; the only one is database");
+        }
+        return values.isEmpty() ? null : values.get(0);
+    }
+
+    /** {@code {"action":..,"database":..[,"still_leased":n]}}; database null means every database. */
+    private static FullHttpResponse action(String action, String database, Integer stillLeased) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("action", action);
+        body.put("database", database);
+        if (stillLeased != null) {
+            body.put("still_leased", stillLeased);
+        }
+        return response(HttpResponseStatus.OK, JSON, Json.object(body) + "\n");
+    }
+
+    private static Future<FullHttpResponse> rendered(EventExecutor home, Future<View> view) {
+        Promise<FullHttpResponse> response = home.newPromise();
+        view.addListener(f -> response.trySuccess(f.isSuccess() ? array((View) f.getNow())
+                : error(HttpResponseStatus.INTERNAL_SERVER_ERROR, String.valueOf(f.cause()))));
+        return response;
+    }
+
+    private static FullHttpResponse array(View view) {
+        return response(HttpResponseStatus.OK, JSON, Json.array(view) + "\n");
+    }
+
+    private static FullHttpResponse notAllowed(String path, HttpMethod method, HttpMethod allowed) {
+        FullHttpResponse r = error(HttpResponseStatus.METHOD_NOT_ALLOWED, path + " answers " + allowed
+                + " only, not " + method);
+        r.headers().set(HttpHeaderNames.ALLOW, allowed.name());
+        return r;
     }
 
     private FullHttpResponse ready() {
@@ -120,7 +239,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return json(status, body);
     }
 
-    private static FullHttpResponse json(HttpResponseStatus status, Map<String, String> body) {
+    private static FullHttpResponse json(HttpResponseStatus status, Map<String, ?> body) {
         return response(status, JSON, Json.object(body) + "\n");
     }
 

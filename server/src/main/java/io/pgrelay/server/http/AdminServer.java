@@ -12,12 +12,13 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.pgrelay.conf.AdminConfig;
+import io.pgrelay.server.admin.AdminApi;
 import io.pgrelay.server.metrics.RelayMetrics;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP admin endpoint ({@code admin.listen}): health probes and Prometheus metrics, on one
+ * The HTTP admin endpoint ({@code admin.listen}): health probes, Prometheus metrics and the JSON API, on one
  * event-loop thread of its own, so that a slow scrape never delays client traffic.
  *
  * @see AdminHandler for the endpoints
@@ -33,9 +34,15 @@ public final class AdminServer implements AutoCloseable {
     private final EventLoopGroup group;
     private Channel listener;
 
+    /** An endpoint with health probes and metrics only. */
     public AdminServer(AdminConfig config, RelayMetrics metrics, Readiness readiness) {
+        this(config, metrics, readiness, null);
+    }
+
+    /** An endpoint with the JSON API under {@code /api/v1/} too, showing and doing what {@code api} does. */
+    public AdminServer(AdminConfig config, RelayMetrics metrics, Readiness readiness, AdminApi api) {
         this.config = config;
-        this.handler = new AdminHandler(metrics, readiness, config.token());
+        this.handler = new AdminHandler(metrics, readiness, config.token(), api);
         // NIO rather than epoll: this thread serves a probe every few seconds, not the data path.
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("pgrelay-admin", true),
                 NioIoHandler.newFactory());

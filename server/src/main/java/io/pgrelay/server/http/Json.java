@@ -1,14 +1,16 @@
 package io.pgrelay.server.http;
 
+import io.pgrelay.server.admin.View;
+import java.util.List;
 import java.util.Map;
 
-/** Writes the small JSON objects the admin endpoint answers with (RFC 8259 string escaping). */
+/** Writes the small JSON documents the admin endpoint answers with (RFC 8259 string escaping). */
 final class Json {
     private Json() {
     }
 
-    /** A flat object of string members, in the map's order. */
-    static String object(Map<String, String> members) {
+    /** A flat object, in the map's order; values are strings, numbers, booleans or null. */
+    static String object(Map<String, ?> members) {
         StringBuilder sb = new StringBuilder("{");
         members.forEach((name, value) -> {
             if (sb.length() > 1) {
@@ -16,9 +18,41 @@ final class Json {
             }
             quote(sb, name);
             sb.append(':');
-            quote(sb, value);
+            value(sb, value);
         });
         return sb.append('}').toString();
+    }
+
+    /** A view as an array with one object per row, whose members are the view's fields in order. */
+    static String array(View view) {
+        StringBuilder sb = new StringBuilder("[");
+        List<View.Field> fields = view.fields();
+        for (List<Object> row : view.rows()) {
+            if (sb.length() > 1) {
+                sb.append(',');
+            }
+            sb.append('{');
+            for (int i = 0; i < fields.size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                quote(sb, fields.get(i).name());
+                sb.append(':');
+                value(sb, row.get(i));
+            }
+            sb.append('}');
+        }
+        return sb.append(']').toString();
+    }
+
+    private static void value(StringBuilder sb, Object value) {
+        if (value == null) {
+            sb.append("null");
+        } else if (value instanceof Long || value instanceof Integer || value instanceof Boolean) {
+            sb.append(value);
+        } else {
+            quote(sb, value.toString());
+        }
     }
 
     static void quote(StringBuilder sb, String text) {

@@ -1,5 +1,6 @@
 package io.pgrelay.server.metrics;
 
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -11,12 +12,17 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pgrelay.pool.Pool;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientState;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 
 /**
  * The meter registry of one pgrelay process, exported as Prometheus text on {@code GET /metrics}.
@@ -35,6 +41,10 @@ public final class RelayMetrics implements AutoCloseable {
     public static final String PREFIX = "pgrelay.";
     /** Client connections by {@link ClientState}. */
     public static final String CLIENT_CONNECTIONS = PREFIX + "client.connections";
+    /** Server connections of all pools by state: connecting, idle, active, resetting. */
+    public static final String SERVER_CONNECTIONS = PREFIX + "server.connections";
+    /** Failed client logins; Prometheus adds {@code _total}. */
+    public static final String AUTH_FAILURES = PREFIX + "auth.failures";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
@@ -67,6 +77,31 @@ public final class RelayMetrics implements AutoCloseable {
                     .tag("state", state.name().toLowerCase(Locale.ROOT))
                     .register(registry);
         }
+    }
+
+    /**
+     * Registers {@value #SERVER_CONNECTIONS}{@code {state=...}}, summed over {@code pools} when
+     * scraped. The pools' counters belong to their event loops; a scrape reads them without
+     * synchronisation and may be a moment behind, which a gauge tolerates.
+     */
+    public void serverConnections(Supplier<? extends Collection<Pool>> pools) {
+        Map<String, ToIntFunction<Pool>> states = new LinkedHashMap<>();
+        states.put("connecting", Pool::connecting);
+        states.put("idle", Pool::idle);
+        states.put("active", Pool::active);
+        states.put("resetting", Pool::resetting);
+        states.forEach((state, count) -> Gauge.builder(SERVER_CONNECTIONS,
+                        () -> pools.get().stream().mapToInt(count).sum())
+                .description("Server connections of all pools by state")
+                .tag("state", state)
+                .register(registry));
+    }
+
+    /** Registers {@value #AUTH_FAILURES}, read from {@code failures} when scraped. */
+    public void authFailures(LongSupplier failures) {
+        FunctionCounter.builder(AUTH_FAILURES, failures, LongSupplier::getAsLong)
+                .description("Client logins that failed authentication")
+                .register(registry);
     }
 
     /** All meters in the Prometheus text exposition format, version 0.0.4. */

@@ -186,6 +186,7 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
 
     private void authFailed(WireException e) {
         log.info("authentication failed for user \"{}\" from {}: {}", startup.user(), channel.remoteAddress(), e.getMessage());
+        services.stats().authFailed();
         fatal(e.sqlState(), e.getMessage());
     }
 

@@ -5,7 +5,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Process-wide counters the pools do not keep: successful logins per (database, user). */
+/** Process-wide counters the pools do not keep: successful logins per (database, user), failed logins. */
 public final class RelayStats {
     /** A database and user, the key of the counters. */
     public record DatabaseUser(String database, String user) implements Comparable<DatabaseUser> {
@@ -17,6 +17,16 @@ public final class RelayStats {
     }
 
     private final Map<DatabaseUser, LongAdder> logins = new ConcurrentHashMap<>();
+    private final LongAdder authFailures = new LongAdder();
+
+    /** A client failed to authenticate (wrong password, no users-file entry, refused by auth.rules, ...). */
+    public void authFailed() {
+        authFailures.increment();
+    }
+
+    public long authFailures() {
+        return authFailures.sum();
+    }
 
     /** A client of {@code user} authenticated for {@code database}. */
     public void loggedIn(String database, String user) {

@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Test;
 class AdminConsoleTest {
     private final PgRelayConfig config = ConfigLoader.load(Optional.empty(), Map.of(),
             Map.of("primary", "127.0.0.1:5432", "admin.users", "alice"));
-    private final SessionServices services = services(config);
+    private final SessionServices services = TestServices.of(config);
     private EmbeddedChannel channel;
 
     @AfterEach
@@ -249,13 +249,4 @@ class AdminConsoleTest {
         }
     }
 
-    private static SessionServices services(PgRelayConfig config) {
-        PoolSettings settings = PoolSettings.of(2, "", Duration.ofSeconds(1), Duration.ofSeconds(1), 1 << 20, true, 10);
-        SessionServices s = new SessionServices(new ClientAuth(config.auth()),
-                new Pools(settings, new ServerConnector(new Bootstrap(), settings)),
-                new Router(new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()))),
-                new CancelRegistry(new Bootstrap()), 1 << 20, Duration.ofSeconds(5), 100);
-        s.config(config);
-        return s;
-    }
 }

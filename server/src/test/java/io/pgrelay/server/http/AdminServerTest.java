@@ -1,17 +1,27 @@
 package io.pgrelay.server.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgrelay.conf.AdminConfig;
+import io.pgrelay.conf.ConfigLoader;
 import io.pgrelay.conf.HostPort;
+import io.pgrelay.conf.PgRelayConfig;
+import io.pgrelay.failover.Topology;
+import io.pgrelay.server.admin.AdminApi;
+import io.pgrelay.server.admin.TestServices;
+import io.pgrelay.server.session.SessionServices;
 import io.pgrelay.server.metrics.RelayMetrics;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -35,6 +45,14 @@ class AdminServerTest {
 
     private AdminServer start(Optional<String> token) throws Exception {
         server = new AdminServer(new AdminConfig(new HostPort("127.0.0.1", 0), token), metrics, notReady::get).start();
+        return server;
+    }
+
+    /** An endpoint with the JSON API over {@code services}, whose topology is its configured nodes. */
+    private AdminServer startWithApi(Optional<String> token, SessionServices services) throws Exception {
+        Topology topology = Topology.fromConfig(services.config().nodes(), Instant.parse("2026-01-02T03:04:05Z"));
+        server = new AdminServer(new AdminConfig(new HostPort("127.0.0.1", 0), token), metrics, notReady::get,
+                new AdminApi(services, () -> topology)).start();
         return server;
     }
 
@@ -126,5 +144,74 @@ class AdminServerTest {
         } finally {
             second.close();
         }
+    }
+
+    @Test
+    void theApiAnswersJsonArraysOfSnakeCaseObjects() throws Exception {
+        PgRelayConfig config = ConfigLoader.load(Optional.empty(), Map.of(), Map.of("primary", "127.0.0.1:5432",
+                "replicas", "127.0.0.1:5433", "admin.token", TOKEN));
+        startWithApi(Optional.of(TOKEN), TestServices.of(config));
+        String bearer = "Bearer " + TOKEN;
+
+        HttpResponse<String> nodes = send("GET", "/api/v1/nodes", bearer);
+        assertEquals(200, nodes.statusCode(), nodes::body);
+        assertEquals("application/json", nodes.headers().firstValue("content-type").orElseThrow());
+        assertEquals("[{\"name\":\"" + config.nodes().get(0).name() + "\",\"host\":\"127.0.0.1\",\"port\":5432,"
+                + "\"role\":\"primary\",\"state\":\"up\",\"reason\":\"configured\",\"since\":\"2026-01-02T03:04:05Z\"},"
+                + "{\"name\":\"" + config.nodes().get(1).name() + "\",\"host\":\"127.0.0.1\",\"port\":5433,"
+                + "\"role\":\"replica\",\"state\":\"up\",\"reason\":\"configured\",\"since\":\"2026-01-02T03:04:05Z\"}]\n",
+                nodes.body());
+        for (String view : List.of("pools", "clients", "servers", "stats", "databases")) {
+            HttpResponse<String> r = send("GET", "/api/v1/" + view, bearer);
+            assertEquals(200, r.statusCode(), r::body);
+            assertEquals("[]\n", r.body(), view + " with nothing pooled");
+        }
+        HttpResponse<String> conf = send("GET", "/api/v1/config", bearer);
+        assertEquals(200, conf.statusCode(), conf::body);
+        assertTrue(conf.body().startsWith("[{\"key\":\"listen\",\"value\":\""), conf.body());
+        assertTrue(conf.body().contains("{\"key\":\"pool.size\",\"value\":\"" + config.pool().size() + "\"}"),
+                conf.body());
+        assertFalse(conf.body().contains(TOKEN), "the token is a secret");
+
+        assertEquals(401, send("GET", "/api/v1/pools", null).statusCode());
+        assertEquals(401, send("POST", "/api/v1/pause", "Bearer wrong").statusCode());
+    }
+
+    @Test
+    void pauseAndResumeAreActionsWithOptionalDatabase() throws Exception {
+        PgRelayConfig config = ConfigLoader.load(Optional.empty(), Map.of(), Map.of("primary", "127.0.0.1:5432"));
+        SessionServices services = TestServices.of(config);
+        startWithApi(Optional.empty(), services);
+
+        HttpResponse<String> pause = send("POST", "/api/v1/pause?database=shop", null);
+        assertEquals(200, pause.statusCode(), pause::body);
+        assertEquals("{\"action\":\"pause\",\"database\":\"shop\",\"still_leased\":0}\n", pause.body());
+        assertTrue(services.pools().paused("shop"));
+        assertFalse(services.pools().paused("crm"));
+        HttpResponse<String> resume = send("POST", "/api/v1/resume?database=shop", null);
+        assertEquals("{\"action\":\"resume\",\"database\":\"shop\"}\n", resume.body());
+        assertFalse(services.pools().paused("shop"));
+
+        assertEquals("{\"action\":\"pause\",\"database\":null,\"still_leased\":0}\n",
+                send("POST", "/api/v1/pause", null).body());
+        assertTrue(services.pools().paused("crm"), "without database=, every database");
+        send("POST", "/api/v1/resume", null);
+        assertFalse(services.pools().paused("crm"));
+
+        HttpResponse<String> console = send("POST", "/api/v1/pause?database=pgrelay", null);
+        assertEquals(400, console.statusCode());
+        assertTrue(console.body().contains("cannot be paused"), console.body());
+        assertEquals(400, send("POST", "/api/v1/pause?database=", null).statusCode());
+        assertEquals(400, send("POST", "/api/v1/pause?db=shop", null).statusCode());
+        assertFalse(services.pools().paused("shop"), "a refused pause pauses nothing");
+
+        HttpResponse<String> get = send("GET", "/api/v1/pause", null);
+        assertEquals(405, get.statusCode());
+        assertEquals("POST", get.headers().firstValue("allow").orElseThrow());
+        assertEquals(405, send("POST", "/api/v1/pools", null).statusCode());
+        HttpResponse<String> unknown = send("GET", "/api/v1/reload", null);
+        assertEquals(404, unknown.statusCode());
+        assertTrue(unknown.body().contains("GET /api/v1/{pools,clients,servers,stats,databases,config,nodes}"),
+                unknown.body());
     }
 }

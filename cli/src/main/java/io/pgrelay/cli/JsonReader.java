@@ -5,8 +5,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A strict JSON (RFC 8259) reader for tests: objects become maps, arrays lists, numbers doubles. */
-final class JsonReader {
+/**
+ * A strict JSON (RFC 8259) reader, for the admin API's answers (and tests): objects become maps
+ * in member order, arrays lists, numbers doubles.
+ */
+public final class JsonReader {
     private final String text;
     private int pos;
 
@@ -15,7 +18,7 @@ final class JsonReader {
     }
 
     /** Parses one JSON value that must fill {@code text} (white space aside). */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         JsonReader r = new JsonReader(text);
         Object value = r.value();
         r.skipSpace();

@@ -1,0 +1,71 @@
+package io.pgrelay.server.admin;
+
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
+import io.pgrelay.failover.Topology;
+import io.pgrelay.server.session.SessionServices;
+import java.util.function.Supplier;
+
+/**
+ * The admin views and actions for callers outside the console (the HTTP API): the same tables the
+ * console's SHOW commands show, and PAUSE/RESUME with the console's semantics. Futures complete
+ * on the {@code home} executor the caller passes.
+ */
+public final class AdminApi {
+    private final SessionServices services;
+    private final Supplier<Topology> topology;
+
+    /** @param topology the topology snapshot pgrelay routes by, read at each call */
+    public AdminApi(SessionServices services, Supplier<Topology> topology) {
+        this.services = services;
+        this.topology = topology;
+    }
+
+    public Future<View> pools(EventExecutor home) {
+        return AdminCommands.fromSnapshot(services, home, s -> AdminViews.pools(s, services.config()));
+    }
+
+    public Future<View> clients(EventExecutor home) {
+        return AdminCommands.fromSnapshot(services, home, AdminViews::clients);
+    }
+
+    public Future<View> servers(EventExecutor home) {
+        return AdminCommands.fromSnapshot(services, home, AdminViews::servers);
+    }
+
+    public Future<View> stats(EventExecutor home) {
+        return AdminCommands.fromSnapshot(services, home, s -> AdminViews.stats(s, services.stats().logins()));
+    }
+
+    public Future<View> databases(EventExecutor home) {
+        return AdminCommands.fromSnapshot(services, home,
+                s -> AdminViews.databases(s, services.config(), services.pools()::paused));
+    }
+
+    /** The configuration in effect, without secrets. */
+    public View config() {
+        return AdminViews.config(services.config());
+    }
+
+    public View nodes() {
+        return AdminViews.nodes(topology.get());
+    }
+
+    /**
+     * Pauses {@code database} (every database when null) as PAUSE on the console does; completes
+     * with the number of server connections still leased after the wait.
+     *
+     * @throws IllegalArgumentException for the console's own database, which cannot be paused
+     */
+    public Future<Integer> pause(EventExecutor home, String database) {
+        if (AdminConsole.DATABASE.equals(database)) {
+            throw new IllegalArgumentException(AdminCommands.CANNOT_PAUSE_CONSOLE);
+        }
+        return AdminCommands.pauseAndWait(services, home, database);
+    }
+
+    /** Ends a pause of {@code database} (of everything when null), as RESUME on the console does. */
+    public void resume(String database) {
+        AdminCommands.resume(services, database);
+    }
+}
