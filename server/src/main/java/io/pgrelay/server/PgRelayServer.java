@@ -11,6 +11,7 @@ import io.pgrelay.conf.HostPort;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
+import io.pgrelay.failover.FailoverService;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
 import io.pgrelay.pool.ConnectionCaps;
@@ -29,6 +30,7 @@ import io.pgrelay.server.session.ClientLogin;
 import io.pgrelay.server.session.SessionServices;
 import io.pgrelay.wire.codec.StartupPacketDecoder;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -54,6 +56,8 @@ public final class PgRelayServer implements AutoCloseable {
     private final Pools pools;
     private final RelayMetrics metrics = new RelayMetrics();
     private final AdminServer admin;
+    private final TopologyHolder topology;
+    private volatile FailoverService failover;
     private volatile Channel listener;
     private boolean stopped;
 
@@ -80,7 +84,7 @@ public final class PgRelayServer implements AutoCloseable {
                 pc.queryWaitTimeout(), config.maxMessageSize(), false, pc.maxPreparedStatements());
         this.pools = new Pools(settingsFor, new ServerConnector(serverBootstrap, connectorSettings),
                 new ConnectionCaps(pc::maxDatabaseConnections, pc::maxUserConnections));
-        TopologyHolder topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
+        this.topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 pc.maxClientConn());
@@ -128,6 +132,9 @@ public final class PgRelayServer implements AutoCloseable {
                     }
                 });
         listener = b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        // After the bind, so that a taken port leaves no monitor threads behind. The monitor
+        // updates the holder the router reads: roles, health and WAL positions.
+        failover = FailoverService.start(config, topology, Clock.systemUTC());
         InetSocketAddress bound = localAddress();
         log.info("pgrelay listening on {}:{} ({} transport, primary {})", bound.getHostString(), bound.getPort(),
                 transport.name(), config.primary().address());
@@ -149,10 +156,18 @@ public final class PgRelayServer implements AutoCloseable {
         return metrics;
     }
 
-    /** Ready for clients once the listener is bound, until a shutdown begins. */
+    /** The nodes as the monitor last saw them; read without locks. */
+    public TopologyHolder topology() {
+        return topology;
+    }
+
+    /** Ready for clients once the listener is bound and a primary is in service, until a shutdown begins. */
     private Optional<String> whyNotReady() {
         if (services.draining()) {
             return Optional.of("shutting down");
+        }
+        if (topology.current().primary().isEmpty()) {
+            return Optional.of("no primary node is in service");
         }
         Channel l = listener;
         return l != null && l.isActive() ? Optional.empty() : Optional.of("not listening for clients yet");
@@ -184,6 +199,10 @@ public final class PgRelayServer implements AutoCloseable {
             awaitNoClients(Duration.ofSeconds(2));
         }
         pools.closeIdle();
+        FailoverService f = failover;
+        if (f != null) {
+            f.close();
+        }
         TimeUnit.MILLISECONDS.sleep(50);
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);

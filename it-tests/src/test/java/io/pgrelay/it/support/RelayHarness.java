@@ -95,6 +95,9 @@ public final class RelayHarness implements AutoCloseable {
         o.put("auth.users_file", dir.resolve("users.txt").toString());
         o.put("startup_timeout", "2s");
         o.put("shutdown_timeout", "2s");
+        o.put("monitor.user", cluster.superuser());
+        o.put("monitor.password", cluster.superuserPassword());
+        o.put("monitor.database", "postgres");
         o.putAll(overrides);
         Optional<Path> file = Optional.empty();
         if (!yaml.isEmpty()) {
