@@ -20,6 +20,7 @@ import io.pgrelay.pool.PoolSettings;
 import io.pgrelay.pool.Pools;
 import io.pgrelay.pool.ServerConnector;
 import io.pgrelay.router.Router;
+import io.pgrelay.router.policy.RoutingSettings;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.server.http.AdminBindException;
@@ -57,6 +58,7 @@ public final class PgRelayServer implements AutoCloseable {
     private final RelayMetrics metrics = new RelayMetrics();
     private final AdminServer admin;
     private final TopologyHolder topology;
+    private final Router router;
     private volatile FailoverService failover;
     private volatile Channel listener;
     private boolean stopped;
@@ -85,7 +87,8 @@ public final class PgRelayServer implements AutoCloseable {
         this.pools = new Pools(settingsFor, new ServerConnector(serverBootstrap, connectorSettings),
                 new ConnectionCaps(pc::maxDatabaseConnections, pc::maxUserConnections));
         this.topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
-        this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
+        this.router = new Router(topology, new RoutingSettings(false, config.routing().maxReplicaLag(), null, false));
+        this.services = new SessionServices(new ClientAuth(config.auth()), pools, router,
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 pc.maxClientConn());
         metrics.clientConnections(services::clients);
@@ -203,6 +206,7 @@ public final class PgRelayServer implements AutoCloseable {
         if (f != null) {
             f.close();
         }
+        router.close();
         TimeUnit.MILLISECONDS.sleep(50);
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
