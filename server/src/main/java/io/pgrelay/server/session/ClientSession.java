@@ -255,6 +255,8 @@ public final class ClientSession extends ClientHandler
         HeldWork work = scanHeld();
         try {
             StatementRoute route = work.query() == null ? null : services.router().route(work.query(), routing);
+            log.debug("client {}: {} (held messages are whole requests: {})", channel.remoteAddress(), route,
+                    work.complete());
             if (route != null && (route.target() == RouteTarget.PRIMARY || work.complete())) {
                 onReplica = route.target() == RouteTarget.REPLICA;
                 return poolFor(((FailoverTopologyView.RoutedNode) route.node()).node());
