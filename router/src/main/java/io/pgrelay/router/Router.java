@@ -5,13 +5,17 @@ import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
 import io.pgrelay.router.classify.ClassifiedQuery;
 import io.pgrelay.router.classify.FunctionSafety;
+import io.pgrelay.router.classify.PgProcLoader;
 import io.pgrelay.router.classify.QueryClassifier;
 import io.pgrelay.router.policy.ClientRoutingState;
 import io.pgrelay.router.policy.RoutingPolicy;
 import io.pgrelay.router.policy.RoutingSettings;
 import io.pgrelay.router.policy.StatementRoute;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * Decides where work runs, from a topology snapshot read without locks. In session pooling a
@@ -42,6 +46,16 @@ public final class Router implements AutoCloseable {
         this.policy = new RoutingPolicy(settings);
         this.classifier = QueryClassifier.withJSqlParser(FunctionSafety.builtIn(), PARSE_TIMEOUT,
                 QueryClassifier.Settings.DEFAULTS);
+    }
+
+    /**
+     * Replaces the built-in function rules with ones from {@code connection}'s {@code pg_proc};
+     * blocking, so never on an event loop. Returns how many functions were read.
+     */
+    public int loadFunctionCatalog(Connection connection) throws SQLException {
+        var rows = PgProcLoader.load(connection);
+        classifier.functionSafety(FunctionSafety.of(rows, List.of(), List.of()));
+        return rows.size();
     }
 
     /** Classifies statement texts; thread-safe and never blocking. */

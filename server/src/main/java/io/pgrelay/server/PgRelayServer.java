@@ -11,7 +11,9 @@ import io.pgrelay.conf.HostPort;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
+import io.pgrelay.conf.MonitorConfig;
 import io.pgrelay.failover.FailoverService;
+import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
 import io.pgrelay.pool.ConnectionCaps;
@@ -31,10 +33,14 @@ import io.pgrelay.server.session.ClientLogin;
 import io.pgrelay.server.session.SessionServices;
 import io.pgrelay.wire.codec.StartupPacketDecoder;
 import java.net.InetSocketAddress;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -138,10 +144,42 @@ public final class PgRelayServer implements AutoCloseable {
         // After the bind, so that a taken port leaves no monitor threads behind. The monitor
         // updates the holder the router reads: roles, health and WAL positions.
         failover = FailoverService.start(config, topology, Clock.systemUTC());
+        Thread.ofPlatform().daemon().name("pgrelay-pg-proc").start(this::loadFunctionCatalog);
         InetSocketAddress bound = localAddress();
         log.info("pgrelay listening on {}:{} ({} transport, primary {})", bound.getHostString(), bound.getPort(),
                 transport.name(), config.primary().address());
         return this;
+    }
+
+    /**
+     * Reads pg_proc from the primary (monitor credentials and database) so that function safety
+     * follows the catalog; once, on a thread of its own. On failure the built-in rules stay.
+     */
+    private void loadFunctionCatalog() {
+        Optional<Node> primary = topology.current().primary();
+        if (primary.isEmpty()) {
+            log.warn("no primary in service: function safety keeps the built-in rules");
+            return;
+        }
+        Node node = primary.get();
+        MonitorConfig monitor = config.monitor();
+        String host = node.host().contains(":") ? "[" + node.host() + "]" : node.host();
+        Properties props = new Properties();
+        props.setProperty("user", monitor.user());
+        if (!monitor.password().isEmpty()) {
+            props.setProperty("password", monitor.password());
+        }
+        props.setProperty("connectTimeout", "5");
+        props.setProperty("socketTimeout", "30");
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + host + ":" + node.port() + "/"
+                + monitor.database(), props)) {
+            int functions = router.loadFunctionCatalog(c);
+            log.info("function safety from pg_proc of database {} on {}: {} functions", monitor.database(),
+                    node.name(), functions);
+        } catch (SQLException | RuntimeException e) {
+            log.warn("could not read pg_proc from {}: {}; function safety keeps the built-in rules", node.name(),
+                    e.getMessage());
+        }
     }
 
     /** The address actually bound (useful with port 0). */
@@ -189,10 +227,12 @@ public final class PgRelayServer implements AutoCloseable {
         if (stopped) {
             return;
         }
+        // Draining first: between the listener closing and this, /health/ready would give the
+        // wrong reason ("not listening" instead of "shutting down").
+        services.startDraining();
         if (listener != null) {
             listener.close().sync();
         }
-        services.startDraining();
         services.clients().forEach(ClientHandler::drain);
         awaitNoClients(timeout);
         if (!services.clients().isEmpty()) {

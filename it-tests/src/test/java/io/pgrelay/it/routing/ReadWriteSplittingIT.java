@@ -137,6 +137,17 @@ class ReadWriteSplittingIT {
         }
     }
 
+    @Test
+    void functionRulesComeFromThePrimarysCatalog() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!h.relay().services().router().classifier().functionSafety().hasCatalog()
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(h.relay().services().router().classifier().functionSafety().hasCatalog(),
+                "pg_proc not loaded within 10 s");
+    }
+
     private static int port(Statement st) throws SQLException {
         try (ResultSet rs = st.executeQuery("SELECT inet_server_port()")) {
             rs.next();
@@ -147,19 +158,23 @@ class ReadWriteSplittingIT {
     /** Waits until {@code sql}, run straight on the replica, returns {@code expected}. */
     private static void awaitOnReplica(String sql, int expected) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        try (Connection r = h.cluster().replicas().get(0).connect("app"); Statement st = r.createStatement()) {
-            while (true) {
-                try (ResultSet rs = st.executeQuery(sql)) {
-                    rs.next();
-                    if (rs.getInt(1) == expected) {
-                        return;
-                    }
+        while (true) {
+            // Until the replica replays CREATE DATABASE, even connecting to app fails.
+            try (Connection r = h.cluster().replicas().get(0).connect("app"); Statement st = r.createStatement();
+                 ResultSet rs = st.executeQuery(sql)) {
+                rs.next();
+                if (rs.getInt(1) == expected) {
+                    return;
                 }
+            } catch (SQLException e) {
                 if (System.nanoTime() > deadline) {
-                    throw new AssertionError("the replica did not replay the setup within 15 s");
+                    throw e;
                 }
-                Thread.sleep(50);
             }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the replica did not replay the setup within 15 s");
+            }
+            Thread.sleep(50);
         }
     }
 
