@@ -42,6 +42,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--pool-mode", paramLabel = "MODE", description = "session or transaction")
     String poolMode;
 
+    @Option(names = "--consistency", paramLabel = "MODE", description = "read/write splitting in transaction pooling: "
+            + "session (read-your-writes, default), eventual or primary")
+    String consistency;
+
     @Option(names = "--pool-size", paramLabel = "N", description = "server connections per pool")
     Integer poolSize;
 
@@ -105,6 +109,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (replicas != null && !replicas.isEmpty()) {
             o.put("replicas", String.join(",", replicas));
+        }
+        if (consistency != null) {
+            o.put("routing.consistency", consistency);
         }
         if (poolMode != null) {
             o.put("pool.mode", poolMode);

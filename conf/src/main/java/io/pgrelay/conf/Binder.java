@@ -127,11 +127,16 @@ final class Binder {
                         HooksConfig.NODE_DOWN_PLACEHOLDERS),
                 duration(Keys.HOOKS_TIMEOUT, raw.values.get(Keys.HOOKS_TIMEOUT), DEFAULT_HOOKS_TIMEOUT));
         List<String> adminUsers = adminUsers(raw.adminUsers);
+        RoutingConfig routing = new RoutingConfig(
+                choice(Keys.ROUTING_CONSISTENCY, raw.values.get(Keys.ROUTING_CONSISTENCY), RoutingConfig.Consistency.class,
+                        RoutingConfig.Consistency.SESSION),
+                size(Keys.ROUTING_MAX_REPLICA_LAG, raw.values.get(Keys.ROUTING_MAX_REPLICA_LAG), 0, 0, MAX_MAX_LAG,
+                        "0 (no limit) to 1024GB", "16MB"));
         if (problems.size() > before) {
             return null;
         }
         return new PgRelayConfig(listen, nodes, auth, pool, maxMessageSize, startupTimeout, shutdownTimeout,
-                eventLoopThreads, healthCheck, monitor, failover, hooks, log, admin, adminUsers);
+                eventLoopThreads, healthCheck, monitor, failover, hooks, log, admin, adminUsers, routing);
     }
 
     // ---- per-database and per-user pool settings

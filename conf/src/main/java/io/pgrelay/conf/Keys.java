@@ -57,6 +57,8 @@ final class Keys {
     static final String HOOKS_ON_NODE_DOWN = "hooks.on_node_down";
     static final String HOOKS_TIMEOUT = "hooks.timeout";
     static final String ADMIN_USERS = "admin.users";
+    static final String ROUTING_CONSISTENCY = "routing.consistency";
+    static final String ROUTING_MAX_REPLICA_LAG = "routing.max_replica_lag";
 
     static final List<String> DATABASE_FIELDS = List.of("name", "pool_mode", "pool_size", "max_db_connections");
     static final List<String> USER_FIELDS = List.of("name", "pool_mode", "max_user_connections");
@@ -83,7 +85,7 @@ final class Keys {
             HEALTH_CHECK_MAX_RETRIES, HEALTH_CHECK_LSN_PERIOD, MONITOR_USER, MONITOR_PASSWORD, MONITOR_DATABASE,
             FAILOVER_ENABLED, FAILOVER_GRACE_PERIOD, FAILOVER_MAX_LAG, FAILOVER_FOLLOW_PRIMARY,
             FAILOVER_WAIT_TIMEOUT, HOOKS_ON_FAILOVER, HOOKS_ON_NODE_DOWN, HOOKS_TIMEOUT, LOG_LEVEL, LOG_FORMAT,
-            ADMIN_LISTEN, ADMIN_TOKEN, ADMIN_USERS);
+            ADMIN_LISTEN, ADMIN_TOKEN, ADMIN_USERS, ROUTING_CONSISTENCY, ROUTING_MAX_REPLICA_LAG);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
@@ -120,6 +122,7 @@ final class Keys {
     private static Map<String, List<String>> sections() {
         Map<String, List<String>> sections = new LinkedHashMap<>();
         sections.put("pool", POOL_FIELDS);
+        sections.put("routing", List.of("consistency", "max_replica_lag"));
         sections.put("health_check", List.of("period", "timeout", "max_retries", "lsn_period"));
         sections.put("monitor", List.of("user", "password", "database"));
         sections.put("failover", List.of("enabled", "grace_period", "max_lag", "follow_primary", "wait_timeout"));

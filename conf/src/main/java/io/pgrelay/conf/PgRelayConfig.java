@@ -24,6 +24,7 @@ import java.util.Optional;
  * @param admin             the HTTP admin endpoint
  * @param adminUsers        users who may log in to the admin console (database {@code pgrelay});
  *                          empty: nobody
+ * @param routing           read/write splitting
  */
 public record PgRelayConfig(
         HostPort listen,
@@ -40,7 +41,8 @@ public record PgRelayConfig(
         HooksConfig hooks,
         LogConfig log,
         AdminConfig admin,
-        List<String> adminUsers) {
+        List<String> adminUsers,
+        RoutingConfig routing) {
 
     public PgRelayConfig {
         nodes = List.copyOf(nodes);

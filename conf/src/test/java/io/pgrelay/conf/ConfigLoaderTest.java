@@ -92,6 +92,7 @@ class ConfigLoaderTest {
                     c.failover());
             assertEquals(new HooksConfig("", "", Duration.ofSeconds(30)), c.hooks());
             assertEquals(NodeConfig.DEFAULT_PRIORITY, c.primary().priority());
+            assertEquals(new RoutingConfig(RoutingConfig.Consistency.SESSION, 0), c.routing());
         }
 
         @Test
@@ -165,6 +166,9 @@ class ConfigLoaderTest {
                       user: watcher
                       password: "pw: with colon"
                       database: ops
+                    routing:
+                      consistency: eventual
+                      max_replica_lag: 64kB
                     failover:
                       enabled: false
                       grace_period: 3s
@@ -206,6 +210,14 @@ class ConfigLoaderTest {
             assertEquals(new HooksConfig("notify %{old_primary} %{new_primary} %{old_lsn} %{new_lsn} %{new_host}:%{new_port}",
                     "notify %{node} %{host} %{port}", Duration.ofSeconds(4)), c.hooks());
             assertEquals(List.of("ops", "monitor"), c.adminUsers());
+            assertEquals(new RoutingConfig(RoutingConfig.Consistency.EVENTUAL, 64 << 10), c.routing());
+        }
+
+        @Test
+        void unknownConsistencyNamesTheChoices() {
+            ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Optional.empty(), Map.of(),
+                    Map.of("primary", "127.0.0.1:5432", "routing.consistency", "strong")));
+            assertOneProblem(e.problems(), "routing.consistency", "strong", "session, eventual or primary");
         }
 
         @Test
@@ -351,6 +363,8 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_LOG_FORMAT", "json"),
                     Map.entry("PGRELAY_ADMIN_LISTEN", "127.0.0.1:7001"),
                     Map.entry("PGRELAY_ADMIN_TOKEN", "0123456789abcdef"),
+                    Map.entry("PGRELAY_ROUTING_CONSISTENCY", "primary"),
+                    Map.entry("PGRELAY_ROUTING_MAX_REPLICA_LAG", "1MB"),
 
                     Map.entry("PGRELAY_ADMIN_USERS", "ops, monitor"));
             PgRelayConfig c = ConfigLoader.load(Optional.empty(), env, Map.of());
@@ -372,6 +386,7 @@ class ConfigLoaderTest {
             assertEquals(new LogConfig(LogConfig.Level.DEBUG, LogConfig.Format.JSON), c.log());
             assertEquals(new AdminConfig(new HostPort("127.0.0.1", 7001), Optional.of("0123456789abcdef")), c.admin());
             assertEquals(List.of("ops", "monitor"), c.adminUsers());
+            assertEquals(new RoutingConfig(RoutingConfig.Consistency.PRIMARY, 1 << 20), c.routing());
             for (String key : ConfigLoader.overridableKeys()) {
                 if (!key.equals("auth.users_file")) {
                     assertTrue(env.containsKey(ConfigLoader.environmentVariable(key)), key);
@@ -888,6 +903,7 @@ class ConfigLoaderTest {
                 "databases[].pool_size", "databases[].max_db_connections", "users", "users[].name", "users[].pool_mode",
                 "users[].max_user_connections",
                 "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads", "admin.users",
+                "routing.consistency", "routing.max_replica_lag",
                 "health_check.period", "health_check.timeout", "health_check.max_retries", "health_check.lsn_period",
                 "monitor.user", "monitor.password", "monitor.database", "failover.enabled", "failover.grace_period",
                 "failover.max_lag", "failover.follow_primary", "failover.wait_timeout", "hooks.on_failover",

@@ -37,6 +37,7 @@ final class NodeMonitor {
     private int failures;
     private long nextCheckNanos;
     private boolean connectedOnce;
+    private boolean rejectionLogged;
 
     NodeMonitor(Node node, HealthCheckConfig config, MonitorConfig credentials, TopologyHolder holder, Clock clock,
                 Consumer<Connection> firstConnection) {
@@ -62,13 +63,14 @@ final class NodeMonitor {
             check();
         } else if (sample != null) {
             try {
+                Instant before = clock.instant();
                 NodeSql.Sample s = NodeSql.sample(sample);
                 if (s.inRecovery() != isStandby()) {
                     // A promotion or a restart as another role: the full check re-reads the timeline.
                     nextCheckNanos = System.nanoTime();
                     return;
                 }
-                publish(s, current().wal().timeline(), current().wal().senders());
+                publish(s, current().wal().timeline(), current().wal().senders(), before);
             } catch (SQLException e) {
                 // A broken connection is found here first; check at once rather than a period later.
                 disconnect();
@@ -93,11 +95,12 @@ final class NodeMonitor {
                     firstConnection.accept(connection);
                 }
             }
+            Instant before = clock.instant();
             NodeSql.Sample s = NodeSql.sample(sample);
             long timeline = NodeSql.timeline(connection);
             List<WalSender> senders = s.inRecovery() ? List.of() : NodeSql.senders(connection);
             failures = 0;
-            publish(s, timeline, senders);
+            publish(s, timeline, senders, before);
         } catch (SQLException e) {
             disconnect();
             failed(e);
@@ -105,6 +108,15 @@ final class NodeMonitor {
     }
 
     private void failed(SQLException e) {
+        if (rejectsMonitor(e)) {
+            // The server is running and answered: wrong monitor credentials must not fail the node over.
+            if (!rejectionLogged) {
+                rejectionLogged = true;
+                log.warn("{}: the monitor cannot log in, so its role and WAL position stay unknown; check monitor.user,"
+                        + " monitor.password and monitor.database: {}", name, NodeSql.message(e));
+            }
+            return;
+        }
         failures++;
         String reason = "health check failed " + failures + " time(s) in a row: " + NodeSql.message(e);
         log.debug("{}: {}", name, reason);
@@ -115,7 +127,17 @@ final class NodeMonitor {
         holder.update(t -> t.with(name, n -> n.state() == NodeState.UP ? n.withState(NodeState.DOWN, reason, now) : n));
     }
 
-    private void publish(NodeSql.Sample s, long timeline, List<WalSender> senders) {
+    /** Authentication refused or no such database: SQLSTATE class 28, 3D000. */
+    private static boolean rejectsMonitor(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.startsWith("28") || state.equals("3D000"));
+    }
+
+    /**
+     * @param sampledAt taken before the sample query: every position read is at least that recent,
+     *                  which read-your-writes relies on
+     */
+    private void publish(NodeSql.Sample s, long timeline, List<WalSender> senders, Instant sampledAt) {
         Instant now = clock.instant();
         holder.update(t -> {
             Node node = t.node(name).orElseThrow();
@@ -125,7 +147,7 @@ final class NodeMonitor {
             Duration lagTime = s.inRecovery() && s.replayTimestamp() != null && s.receiveLsn() > s.replayLsn()
                     ? Duration.between(s.replayTimestamp(), now).abs() : Duration.ZERO;
             Node observed = node.withObserved(role, new Wal(timeline, s.currentLsn(), s.receiveLsn(), s.replayLsn(),
-                    lagBytes, lagTime, senders, now));
+                    lagBytes, lagTime, senders, sampledAt));
             if (node.state() == NodeState.DOWN) {
                 observed = observed.withState(NodeState.UP, "health check passed", now);
             } else if (node.role() != role && node.state() == NodeState.UP) {

@@ -17,7 +17,8 @@ import java.util.List;
  * @param lagTime         how long ago the last replayed transaction committed, 0 when replay has
  *                        caught up with what was received
  * @param senders         the primary's {@code pg_stat_replication}
- * @param sampledAt       when these values were read; {@link Instant#EPOCH} never
+ * @param sampledAt       when the query that read these values started (they are at least that
+ *                        recent); {@link Instant#EPOCH} never
  * @see <a href="https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-RECOVERY-INFO-TABLE">PostgreSQL: recovery information functions</a>
  */
 public record Wal(long timeline, long currentLsn, long receiveLsn, long replayLsn, long lagBytes, Duration lagTime,

@@ -3,20 +3,85 @@ package io.pgrelay.router;
 import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
+import io.pgrelay.router.classify.ClassifiedQuery;
+import io.pgrelay.router.classify.FunctionSafety;
+import io.pgrelay.router.classify.PgProcLoader;
+import io.pgrelay.router.classify.QueryClassifier;
+import io.pgrelay.router.policy.ClientRoutingState;
+import io.pgrelay.router.policy.RoutingPolicy;
+import io.pgrelay.router.policy.RoutingSettings;
+import io.pgrelay.router.policy.StatementRoute;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 
 /**
  * Decides where work runs, from a topology snapshot read without locks. In session pooling a
  * whole session runs on the primary: a session may write at any moment, and its writes and
- * reads must see each other. Statement-level read/write splitting builds on this.
+ * reads must see each other. In transaction pooling each statement is classified and routed by
+ * the {@link RoutingPolicy} ({@link #route}).
  */
-public final class Router {
+public final class Router implements AutoCloseable {
     /** SQLSTATE 08006 (connection failure): what a client sees when no primary is in service. */
     static final String CONNECTION_FAILURE = "08006";
 
-    private final TopologyHolder topology;
+    /** JSqlParser refinement runs off the event loop and gives up on a text after this long. */
+    private static final Duration PARSE_TIMEOUT = Duration.ofMillis(200);
 
+    private final TopologyHolder topology;
+    private final RoutingPolicy policy;
+    private final QueryClassifier classifier;
+    /** The view of the latest snapshot, rebuilt only when the monitor publishes a new one. */
+    private volatile FailoverTopologyView view;
+
+    /** A router with default routing settings and the built-in function rules. */
     public Router(TopologyHolder topology) {
+        this(topology, RoutingSettings.DEFAULTS);
+    }
+
+    public Router(TopologyHolder topology, RoutingSettings settings) {
         this.topology = topology;
+        this.policy = new RoutingPolicy(settings);
+        this.classifier = QueryClassifier.withJSqlParser(FunctionSafety.builtIn(), PARSE_TIMEOUT,
+                QueryClassifier.Settings.DEFAULTS);
+    }
+
+    /**
+     * Replaces the built-in function rules with ones from {@code connection}'s {@code pg_proc};
+     * blocking, so never on an event loop. Returns how many functions were read.
+     */
+    public int loadFunctionCatalog(Connection connection) throws SQLException {
+        var rows = PgProcLoader.load(connection);
+        classifier.functionSafety(FunctionSafety.of(rows, List.of(), List.of()));
+        return rows.size();
+    }
+
+    /** Classifies statement texts; thread-safe and never blocking. */
+    public QueryClassifier classifier() {
+        return classifier;
+    }
+
+    /**
+     * Where {@code query} runs for {@code client}, over the latest topology; call on the client's
+     * event loop.
+     *
+     * @throws RoutingException when it must run on the primary and none is in service
+     */
+    public StatementRoute route(ClassifiedQuery query, ClientRoutingState client) {
+        return policy.route(query, client, view());
+    }
+
+    /** The latest topology as the policy reads it. */
+    public FailoverTopologyView view() {
+        Topology current = topology.current();
+        FailoverTopologyView v = view;
+        if (v == null || v.topology() != current) {
+            v = FailoverTopologyView.of(current, Instant.now(), System.nanoTime());
+            view = v;
+        }
+        return v;
     }
 
     /** The node for a new session. */
@@ -25,5 +90,11 @@ public final class Router {
         Node primary = snapshot.primary().orElseThrow(() -> new RoutingException(CONNECTION_FAILURE,
                 "no primary node is in service (topology version " + snapshot.version() + ")"));
         return new RoutingDecision(RouteTarget.PRIMARY, primary, "session pooling: sessions run on the primary");
+    }
+
+    /** Stops the classifier's refinement threads. */
+    @Override
+    public void close() {
+        classifier.close();
     }
 }

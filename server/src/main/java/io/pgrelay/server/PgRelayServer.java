@@ -11,6 +11,9 @@ import io.pgrelay.conf.HostPort;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
+import io.pgrelay.conf.MonitorConfig;
+import io.pgrelay.failover.FailoverService;
+import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
 import io.pgrelay.pool.ConnectionCaps;
@@ -19,6 +22,7 @@ import io.pgrelay.pool.PoolSettings;
 import io.pgrelay.pool.Pools;
 import io.pgrelay.pool.ServerConnector;
 import io.pgrelay.router.Router;
+import io.pgrelay.router.policy.RoutingSettings;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.server.http.AdminBindException;
@@ -30,9 +34,14 @@ import io.pgrelay.server.session.ClientLogin;
 import io.pgrelay.server.session.SessionServices;
 import io.pgrelay.wire.codec.StartupPacketDecoder;
 import java.net.InetSocketAddress;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -55,6 +64,9 @@ public final class PgRelayServer implements AutoCloseable {
     private final Pools pools;
     private final RelayMetrics metrics = new RelayMetrics();
     private final AdminServer admin;
+    private final TopologyHolder topology;
+    private final Router router;
+    private volatile FailoverService failover;
     private volatile Channel listener;
     private boolean stopped;
 
@@ -81,8 +93,9 @@ public final class PgRelayServer implements AutoCloseable {
                 pc.queryWaitTimeout(), config.maxMessageSize(), false, pc.maxPreparedStatements());
         this.pools = new Pools(settingsFor, new ServerConnector(serverBootstrap, connectorSettings),
                 new ConnectionCaps(pc::maxDatabaseConnections, pc::maxUserConnections));
-        TopologyHolder topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
-        this.services = new SessionServices(new ClientAuth(config.auth()), pools, new Router(topology),
+        this.topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
+        this.router = new Router(topology, new RoutingSettings(false, config.routing().maxReplicaLag(), null, false));
+        this.services = new SessionServices(new ClientAuth(config.auth()), pools, router,
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 pc.maxClientConn());
         metrics.clientConnections(services::clients);
@@ -132,10 +145,45 @@ public final class PgRelayServer implements AutoCloseable {
                     }
                 });
         listener = b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        // After the bind, so that a taken port leaves no monitor threads behind. The monitor
+        // updates the holder the router reads: roles, health and WAL positions.
+        failover = FailoverService.start(config, topology, Clock.systemUTC());
+        Thread.ofPlatform().daemon().name("pgrelay-pg-proc").start(this::loadFunctionCatalog);
         InetSocketAddress bound = localAddress();
         log.info("pgrelay listening on {}:{} ({} transport, primary {})", bound.getHostString(), bound.getPort(),
                 transport.name(), config.primary().address());
         return this;
+    }
+
+    /**
+     * Reads pg_proc from the primary (monitor credentials and database) so that function safety
+     * follows the catalog; once, on a thread of its own. On failure the built-in rules stay.
+     */
+    private void loadFunctionCatalog() {
+        Optional<Node> primary = topology.current().primary();
+        if (primary.isEmpty()) {
+            log.warn("no primary in service: function safety keeps the built-in rules");
+            return;
+        }
+        Node node = primary.get();
+        MonitorConfig monitor = config.monitor();
+        String host = node.host().contains(":") ? "[" + node.host() + "]" : node.host();
+        Properties props = new Properties();
+        props.setProperty("user", monitor.user());
+        if (!monitor.password().isEmpty()) {
+            props.setProperty("password", monitor.password());
+        }
+        props.setProperty("connectTimeout", "5");
+        props.setProperty("socketTimeout", "30");
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + host + ":" + node.port() + "/"
+                + monitor.database(), props)) {
+            int functions = router.loadFunctionCatalog(c);
+            log.info("function safety from pg_proc of database {} on {}: {} functions", monitor.database(),
+                    node.name(), functions);
+        } catch (SQLException | RuntimeException e) {
+            log.warn("could not read pg_proc from {}: {}; function safety keeps the built-in rules", node.name(),
+                    e.getMessage());
+        }
     }
 
     /** The address actually bound (useful with port 0). */
@@ -153,10 +201,18 @@ public final class PgRelayServer implements AutoCloseable {
         return metrics;
     }
 
-    /** Ready for clients once the listener is bound, until a shutdown begins. */
+    /** The nodes as the monitor last saw them; read without locks. */
+    public TopologyHolder topology() {
+        return topology;
+    }
+
+    /** Ready for clients once the listener is bound and a primary is in service, until a shutdown begins. */
     private Optional<String> whyNotReady() {
         if (services.draining()) {
             return Optional.of("shutting down");
+        }
+        if (topology.current().primary().isEmpty()) {
+            return Optional.of("no primary node is in service");
         }
         Channel l = listener;
         return l != null && l.isActive() ? Optional.empty() : Optional.of("not listening for clients yet");
@@ -175,10 +231,12 @@ public final class PgRelayServer implements AutoCloseable {
         if (stopped) {
             return;
         }
+        // Draining first: between the listener closing and this, /health/ready would give the
+        // wrong reason ("not listening" instead of "shutting down").
+        services.startDraining();
         if (listener != null) {
             listener.close().sync();
         }
-        services.startDraining();
         services.clients().forEach(ClientHandler::drain);
         awaitNoClients(timeout);
         if (!services.clients().isEmpty()) {
@@ -188,6 +246,11 @@ public final class PgRelayServer implements AutoCloseable {
             awaitNoClients(Duration.ofSeconds(2));
         }
         pools.closeIdle();
+        FailoverService f = failover;
+        if (f != null) {
+            f.close();
+        }
+        router.close();
         TimeUnit.MILLISECONDS.sleep(50);
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);

@@ -26,7 +26,8 @@ import java.util.Properties;
  * A real PostgreSQL primary + streaming replica with an in-process pgrelay in front, for
  * end-to-end tests. Users: {@code app} (plaintext in the users file), {@code scram_app} (the
  * SCRAM verifier copied from pg_authid, so pgrelay logs in with the client's recovered key),
- * each owning a database of the same name. Close it to stop everything.
+ * each owning a database of the same name. Reads stay on the primary ({@code routing.consistency:
+ * primary}) unless a test overrides it. Close it to stop everything.
  */
 public final class RelayHarness implements AutoCloseable {
     public static final String APP_PASSWORD = "app-secret";
@@ -51,8 +52,13 @@ public final class RelayHarness implements AutoCloseable {
      * file can set (e.g. {@code auth.rules}).
      */
     public static RelayHarness start(Map<String, String> overrides, String yaml) throws Exception {
+        return start(PgClusterSpec.defaults().withReplicas(1), overrides, yaml);
+    }
+
+    /** As {@link #start(Map, String)}, on a cluster made from {@code spec}. */
+    public static RelayHarness start(PgClusterSpec spec, Map<String, String> overrides, String yaml) throws Exception {
         LeakWatch.install();
-        PgCluster cluster = PgCluster.start(PgClusterSpec.defaults().withReplicas(1));
+        PgCluster cluster = PgCluster.start(spec);
         RelayHarness h = null;
         try {
             h = new RelayHarness(cluster, Files.createTempDirectory("pgrelay-it"));
@@ -95,6 +101,11 @@ public final class RelayHarness implements AutoCloseable {
         o.put("auth.users_file", dir.resolve("users.txt").toString());
         o.put("startup_timeout", "2s");
         o.put("shutdown_timeout", "2s");
+        o.put("monitor.user", cluster.superuser());
+        o.put("monitor.password", cluster.superuserPassword());
+        o.put("monitor.database", "postgres");
+        // Tests of pooling look at the primary's backends; routing tests set their consistency.
+        o.put("routing.consistency", "primary");
         o.putAll(overrides);
         Optional<Path> file = Optional.empty();
         if (!yaml.isEmpty()) {

@@ -1,18 +1,27 @@
 package io.pgrelay.server.session;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.pgrelay.pool.BackendCredentials;
 import io.pgrelay.pool.Pool;
+import io.pgrelay.failover.Node;
 import io.pgrelay.pool.PoolException;
+import io.pgrelay.pool.PoolKey;
+import io.pgrelay.pool.ServerAddress;
 import io.pgrelay.pool.ServerConnection;
 import io.pgrelay.pool.ServerListener;
+import io.pgrelay.router.FailoverTopologyView;
+import io.pgrelay.router.RouteTarget;
+import io.pgrelay.router.RoutingException;
+import io.pgrelay.router.classify.ClassifiedQuery;
+import io.pgrelay.router.policy.ClientRoutingState;
+import io.pgrelay.router.policy.StatementRoute;
 import io.pgrelay.router.sql.SessionEffect;
 import io.pgrelay.router.sql.SqlAnalysis;
-import io.pgrelay.router.sql.SqlLexer;
 import io.pgrelay.router.sql.StatementInfo;
 import io.pgrelay.router.sql.StatementKind;
 import io.pgrelay.server.cancel.CancelRegistry;
@@ -41,6 +50,13 @@ import org.slf4j.LoggerFactory;
  * leases a server when it sends something and gives it back at ReadyForQuery {@code I}; then
  * pgrelay also keeps the client's settings and protocol-level prepared statements and brings
  * each server it gets up to date (see {@link SessionSettings}, {@link PendingResponses}).
+ *
+ * <p>Read/write splitting, in transaction pooling only: when the client needs a server, the
+ * statements it has sent are classified and routed ({@link #routeHeld()}). A replica gets them
+ * only if they are all replica-safe and end a request (Sync or Query), and while it answers them
+ * nothing more is sent to it: later work is routed afresh, so a write never reaches a standby.
+ * An explicit transaction starts with BEGIN, which runs on the primary, and keeps that server
+ * until ReadyForQuery {@code I}.
  */
 public final class ClientSession extends ClientHandler
         implements MessageFramer.Sink, ServerListener, CancelRegistry.Cancellable {
@@ -82,6 +98,16 @@ public final class ClientSession extends ClientHandler
     private List<SessionEffect> unnamedEffects = SessionEffect.NONE;
     private boolean unnamedRollsBack;
     private boolean pinLogged;
+    /** Transaction pooling: what routing remembers of this client; null in session pooling. */
+    private final ClientRoutingState routing;
+    /** The pool the attached server belongs to: the login pool, or the one routing picked. */
+    private Pool serverPool;
+    /** The pool of the lease under way. */
+    private Pool leasePool;
+    /** The attached server is a replica picked for the statements held at the time. */
+    private boolean onReplica;
+    /** The last unnamed Parse, which an unnamed Bind runs. */
+    private ClassifiedQuery unnamedQuery;
 
     ClientSession(SessionServices services, Channel channel, Pool pool, ServerConnection server, MessageFramer framer,
                   Map<String, String> leaseParameters, BackendCredentials credentials, SessionSettings settings) {
@@ -94,6 +120,8 @@ public final class ClientSession extends ClientHandler
         this.credentials = credentials;
         this.settings = settings;
         this.effects = settings == null ? null : new SessionEffects(settings);
+        this.serverPool = pool;
+        this.routing = transactionPooling ? new ClientRoutingState(services.consistency()) : null;
     }
 
     /**
@@ -178,7 +206,7 @@ public final class ClientSession extends ClientHandler
             channel.close();
             return;
         }
-        if (server == null || !welcomed || !held.isEmpty()) {
+        if (server == null || !welcomed || !held.isEmpty() || (onReplica && !pending.isEmpty())) {
             held.add(bytes);
             channel.config().setAutoRead(false);
             if (server == null && !leasing) {
@@ -209,19 +237,119 @@ public final class ClientSession extends ClientHandler
     }
 
     private void lease() {
+        Pool target = transactionPooling ? routeHeld() : pool;
+        if (target == null) {
+            return;
+        }
         leasing = true;
-        pool.lease(leaseParameters, credentials).addListener(this::onLeased);
+        leasePool = target;
+        target.lease(leaseParameters, credentials).addListener(this::onLeased);
+    }
+
+    /**
+     * The pool for the statements held now: a replica's when routing sends them there and they
+     * form whole requests, else the current primary's. Null after failing the client (no primary).
+     */
+    private Pool routeHeld() {
+        onReplica = false;
+        HeldWork work = scanHeld();
+        try {
+            StatementRoute route = work.query() == null ? null : services.router().route(work.query(), routing);
+            log.debug("client {}: {} (held messages are whole requests: {})", channel.remoteAddress(), route,
+                    work.complete());
+            if (route != null && (route.target() == RouteTarget.PRIMARY || work.complete())) {
+                onReplica = route.target() == RouteTarget.REPLICA;
+                return poolFor(((FailoverTopologyView.RoutedNode) route.node()).node());
+            }
+            return poolFor(services.router().routeSession().node());
+        } catch (RoutingException e) {
+            fatal(e.sqlState(), e.getMessage());
+            return null;
+        }
+    }
+
+    private Pool poolFor(Node node) {
+        PoolKey home = pool.key();
+        ServerAddress address = new ServerAddress(node.name(), node.host(), node.port());
+        return address.equals(home.node()) ? pool
+                : services.pools().pool(channel.eventLoop(), new PoolKey(address, home.database(), home.user()));
+    }
+
+    /**
+     * Classifies the statements in the complete messages held: Query and Parse texts, and the text
+     * of a named statement a Bind runs. The one routed is the first that needs the primary, else
+     * the first; a function call or COPY data sends everything to the primary.
+     */
+    private HeldWork scanHeld() {
+        ByteBuf all = held.size() == 1 ? held.peek()
+                : Unpooled.wrappedBuffer(held.stream().map(ByteBuf::retainedDuplicate).toArray(ByteBuf[]::new));
+        try {
+            ClassifiedQuery first = null;
+            ClassifiedQuery primary = null;
+            boolean primaryOnly = false;
+            byte last = 0;
+            int i = all.readerIndex();
+            int end = all.writerIndex();
+            while (end - i >= 5) {
+                byte type = all.getByte(i);
+                int length = all.getInt(i + 1) + 1;
+                if (length < 5 || end - i < length) {
+                    break;
+                }
+                ClassifiedQuery q = switch (type) {
+                    case 'Q' -> SqlText.classify(services.router().classifier(), all, i + 5, length - 6);
+                    case 'P' -> {
+                        int from = ExtendedQuery.queryStart(all, i, length);
+                        yield SqlText.classify(services.router().classifier(), all, from,
+                                ExtendedQuery.queryEnd(all, i, length) - from);
+                    }
+                    case 'B' -> statementQuery(statements.get(ExtendedQuery.bindStatementName(all, i, length)));
+                    default -> null;
+                };
+                primaryOnly |= type == 'F' || type == 'd' || type == 'c' || type == 'f';
+                if (q != null) {
+                    first = first == null ? q : first;
+                    primary = primary == null && !q.replicaSafe() ? q : primary;
+                }
+                last = type;
+                i += length;
+            }
+            boolean complete = i == end && (last == 'S' || last == 'Q') && !primaryOnly;
+            return new HeldWork(primary != null ? primary : first, complete);
+        } finally {
+            if (all != held.peek()) {
+                all.release();
+            }
+        }
+    }
+
+    private ClassifiedQuery statementQuery(ClientStatement statement) {
+        return statement == null ? null : services.router().classifier().classify(statement.body(), 0,
+                ExtendedQuery.queryLength(statement.body()));
+    }
+
+    /** Tells routing of a statement on its way to the server, so that it knows of the client's writes. */
+    private void account(ClassifiedQuery q) {
+        if (q == null) {
+            return;
+        }
+        try {
+            services.router().route(q, routing);
+        } catch (RoutingException e) {
+            // The server for it is already attached; only the bookkeeping is skipped.
+        }
     }
 
     private void onLeased(Future<? super ServerConnection> lease) {
         leasing = false;
+        Pool from = leasePool;
         if (!lease.isSuccess()) {
             if (state == ClientState.ACTIVE) {
                 Throwable cause = lease.cause();
                 if (cause instanceof PoolException pe && pe.serverError() != null) {
                     closeWith(pe.serverError());
                 } else if (cause instanceof PoolException pe) {
-                    log.warn("no server connection for {}: {}", pool.key(), pe.getMessage());
+                    log.warn("no server connection for {}: {}", from.key(), pe.getMessage());
                     fatal(pe.sqlState(), pe.getMessage());
                 } else {
                     fatal(SqlState.CONNECTION_FAILURE, "could not get a server connection: " + cause);
@@ -231,9 +359,10 @@ public final class ClientSession extends ClientHandler
         }
         ServerConnection s = (ServerConnection) lease.getNow();
         if (state != ClientState.ACTIVE) {
-            pool.release(s);
+            from.release(s);
             return;
         }
+        serverPool = from;
         attach(s);
         replayHeld();
     }
@@ -292,7 +421,8 @@ public final class ClientSession extends ClientHandler
     }
 
     private boolean onQuery(ByteBuf buf, int start, int length) {
-        SqlAnalysis analysis = SqlText.analyze(buf, start + 5, length - 6);
+        ClassifiedQuery query = SqlText.classify(services.router().classifier(), buf, start + 5, length - 6);
+        SqlAnalysis analysis = query.analysis();
         List<SessionEffect> fx = analysis.effects();
         if (!fx.isEmpty()) {
             if (fx.size() == 1 && analysis.statements().size() == 1 && fx.get(0) instanceof SessionEffect.DeallocatePrepared d
@@ -304,6 +434,7 @@ public final class ClientSession extends ClientHandler
             forgetStatementsIfDeallocated(fx);
         }
         sentEffects(fx, rollsBack(analysis));
+        account(query);
         server.expectReadyForQuery();
         pending.add(PendingResponses.QUERY, null);
         return true;
@@ -345,7 +476,9 @@ public final class ClientSession extends ClientHandler
         String name = ExtendedQuery.parseName(buf, start, length);
         if (name.isEmpty()) {
             int from = ExtendedQuery.queryStart(buf, start, length);
-            SqlAnalysis analysis = SqlText.analyze(buf, from, ExtendedQuery.queryEnd(buf, start, length) - from);
+            unnamedQuery = SqlText.classify(services.router().classifier(), buf, from,
+                    ExtendedQuery.queryEnd(buf, start, length) - from);
+            SqlAnalysis analysis = unnamedQuery.analysis();
             unnamedEffects = analysis.effects();
             unnamedRollsBack = rollsBack(analysis);
             pending.add(PendingResponses.PARSE, null);
@@ -358,7 +491,8 @@ public final class ClientSession extends ClientHandler
             return false;
         }
         byte[] body = ExtendedQuery.parseBody(buf, start, length);
-        SqlAnalysis analysis = SqlLexer.analyze(body, 0, ExtendedQuery.queryLength(body));
+        SqlAnalysis analysis = services.router().classifier().classify(body, 0, ExtendedQuery.queryLength(body))
+                .analysis();
         ClientStatement statement = new ClientStatement(services.statementNames().nameFor(body), body,
                 analysis.effects(), rollsBack(analysis));
         statements.put(name, statement);
@@ -378,8 +512,10 @@ public final class ClientSession extends ClientHandler
         ClientStatement statement = name.isEmpty() ? null : statements.get(name);
         if (name.isEmpty()) {
             sentEffects(unnamedEffects, unnamedRollsBack);
+            account(unnamedQuery);
         } else if (statement != null) {
             sentEffects(statement.effects(), statement.rollsBack());
+            account(statementQuery(statement));
         }
         prepareForRewrite(statement);
         if (statement == null) {
@@ -539,6 +675,9 @@ public final class ClientSession extends ClientHandler
             }
             return onServerError(error, request, own);
         }
+        if (type == 'Z' && !own) {
+            routing.readyForQuery((char) buf.getByte(start + 5), System.nanoTime());
+        }
         if (type == 'Z' && !own && effects.readyForQuery(TransactionStatus.of(buf.getByte(start + 5)))) {
             // The server ran the client's SETs: it now has the client's settings.
             settings.applyTo(server.sessionSettings());
@@ -637,6 +776,17 @@ public final class ClientSession extends ClientHandler
             return;
         }
         releaseIfDone();
+        if (!held.isEmpty() && state == ClientState.ACTIVE && welcomed) {
+            // Work that waited for the replica to finish: route it afresh, or go on where a
+            // transaction keeps the server.
+            if (server == null) {
+                if (!leasing) {
+                    lease();
+                }
+            } else if (pending.isEmpty()) {
+                replayHeld();
+            }
+        }
         if (server != null && !channel.isWritable()) {
             server.channel().config().setAutoRead(false);
         }
@@ -652,8 +802,9 @@ public final class ClientSession extends ClientHandler
         }
         ServerConnection s = server;
         server = null;
+        onReplica = false;
         flushToServer();
-        pool.release(s);
+        serverPool.release(s);
     }
 
     @Override
@@ -735,14 +886,18 @@ public final class ClientSession extends ClientHandler
         if (s != null) {
             if (s.busy()) {
                 // The client left mid-query: stop the query rather than let it run for no one.
-                pool.releaseWhenIdle(s, () -> services.cancels().send(cancelTarget(s)));
+                serverPool.releaseWhenIdle(s, () -> services.cancels().send(cancelTarget(s)));
             } else if (effects != null && effects.pinReason() != null) {
-                pool.releaseAfterReset(s);
+                serverPool.releaseAfterReset(s);
             } else {
-                pool.release(s);
+                serverPool.release(s);
             }
         }
         ctx.fireChannelInactive();
+    }
+
+    /** The statement that decides where held work runs, and whether the work is whole requests. */
+    private record HeldWork(ClassifiedQuery query, boolean complete) {
     }
 
     /** What a Parse would have created, to forget if it fails or the server skips it. */

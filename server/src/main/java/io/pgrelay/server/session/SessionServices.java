@@ -2,6 +2,7 @@ package io.pgrelay.server.session;
 
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.pool.Pools;
+import io.pgrelay.router.policy.Consistency;
 import io.pgrelay.router.Router;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
@@ -101,6 +102,12 @@ public final class SessionServices {
 
     public void config(PgRelayConfig config) {
         this.config = config;
+    }
+
+    /** {@code routing.consistency} for new clients; session when no configuration is set. */
+    public Consistency consistency() {
+        PgRelayConfig c = config;
+        return c == null ? Consistency.SESSION : Consistency.valueOf(c.routing().consistency().name());
     }
 
     /** Sets what SHUTDOWN on the admin console does: the same graceful stop as SIGTERM. */

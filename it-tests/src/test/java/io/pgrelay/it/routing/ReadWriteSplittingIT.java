@@ -1,0 +1,258 @@
+package io.pgrelay.it.routing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgrelay.failover.Node;
+import io.pgrelay.it.fixture.PgClusterSpec;
+import io.pgrelay.it.support.RelayHarness;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Read/write splitting in transaction pooling against a primary and a replica that applies WAL
+ * two seconds late: read-your-writes, reads on the replica, and a lagging replica left out.
+ */
+class ReadWriteSplittingIT {
+    private static final long MAX_LAG = 64 * 1024;
+    private static RelayHarness h;
+    private static int primaryPort;
+    private static int replicaPort;
+
+    @BeforeAll
+    static void start() throws Exception {
+        h = RelayHarness.start(PgClusterSpec.defaults().withReplicas(1)
+                        .withReplicaConf("recovery_min_apply_delay = '2s'"),
+                Map.of("pool.mode", "transaction", "routing.consistency", "session",
+                        "routing.max_replica_lag", Long.toString(MAX_LAG), "health_check.lsn_period", "20ms"),
+                // Trust for app lets the raw protocol client below skip SCRAM.
+                """
+                auth:
+                  rules:
+                    - {user: app, method: trust}
+                    - {method: scram-sha-256}
+                """);
+        primaryPort = h.cluster().primary().port();
+        replicaPort = h.cluster().replicas().get(0).port();
+        try (Connection c = h.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE rw (id int PRIMARY KEY, v text)");
+            st.execute("CREATE TABLE pad (id int, v text)");
+        }
+        awaitOnReplica("SELECT count(*) FROM pg_class WHERE relname IN ('rw', 'pad')", 2);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (h != null) {
+            h.close();
+        }
+    }
+
+    @Test
+    void aClientReadsItsOwnWritesAtOnce() throws Exception {
+        int found = 0;
+        try (Connection c = h.connect();
+             PreparedStatement insert = c.prepareStatement("INSERT INTO rw VALUES (?, 'x')");
+             PreparedStatement select = c.prepareStatement("SELECT count(*) FROM rw WHERE id = ?")) {
+            for (int id = 1; id <= 100; id++) {
+                insert.setInt(1, id);
+                insert.executeUpdate();
+                select.setInt(1, id);
+                try (ResultSet rs = select.executeQuery()) {
+                    rs.next();
+                    found += rs.getInt(1);
+                }
+            }
+        }
+        assertEquals(100, found, "rows found right after their INSERT, out of 100");
+        // The check means something only if the replica had not replayed the writes yet.
+        try (Connection r = h.cluster().replicas().get(0).connect("app"); Statement st = r.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM rw WHERE id = 100")) {
+            rs.next();
+            assertEquals(0, rs.getInt(1), "the replica already had the last row: its apply delay did not hold");
+        }
+    }
+
+    @Test
+    void readsOfAClientThatHasNotWrittenRunOnTheReplica() throws Exception {
+        awaitReplica(n -> n.wal().lagBytes() <= MAX_LAG, "within max_replica_lag");
+        try (Connection c = h.connect(); Statement st = c.createStatement()) {
+            for (int i = 0; i < 20; i++) {
+                assertEquals(replicaPort, port(st), "read " + i);
+            }
+        }
+    }
+
+    @Test
+    void aReplicaBeyondMaxReplicaLagGetsNoReads() throws Exception {
+        awaitReplica(n -> n.wal().lagBytes() <= MAX_LAG, "within max_replica_lag");
+        long written;
+        try (Connection p = h.cluster().primary().connect("app"); Statement st = p.createStatement()) {
+            st.execute("INSERT INTO pad SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g");
+            written = System.nanoTime();
+        }
+        // The replica applies nothing of that for two seconds: it lags by about 1.5MB until then.
+        awaitReplica(n -> n.wal().lagBytes() > MAX_LAG, "beyond max_replica_lag");
+        try (Connection c = h.connect(); Statement st = c.createStatement()) {
+            for (int i = 0; i < 10; i++) {
+                assertEquals(primaryPort, port(st), "read " + i + " while the replica lags");
+            }
+            long elapsed = Duration.ofNanos(System.nanoTime() - written).toMillis();
+            assertTrue(elapsed < 1800, "the reads took until " + elapsed + " ms after the write: the replica may "
+                    + "have caught up meanwhile, so they prove nothing");
+            awaitReplica(n -> n.wal().lagBytes() <= MAX_LAG, "caught up");
+            assertEquals(replicaPort, port(st), "back in rotation once within max_replica_lag");
+        }
+    }
+
+    @Test
+    void aWriteSentWhileTheReplicaAnswersAReadRunsOnThePrimary() throws Exception {
+        awaitReplica(n -> n.wal().lagBytes() <= MAX_LAG, "within max_replica_lag");
+        try (RawClient c = new RawClient(h.port())) {
+            c.query("SELECT inet_server_port() FROM pg_sleep(0.5)");
+            // Arrives while the replica still runs the read: it must wait and go to the primary,
+            // never to the standby that would refuse it.
+            Thread.sleep(150);
+            c.query("INSERT INTO rw VALUES (100000, 'pipelined') RETURNING inet_server_port()");
+            assertEquals(List.of(Integer.toString(replicaPort)), c.results());
+            assertEquals(List.of(Integer.toString(primaryPort)), c.results());
+        }
+    }
+
+    @Test
+    void functionRulesComeFromThePrimarysCatalog() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!h.relay().services().router().classifier().functionSafety().hasCatalog()
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(h.relay().services().router().classifier().functionSafety().hasCatalog(),
+                "pg_proc not loaded within 10 s");
+    }
+
+    private static int port(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT inet_server_port()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Waits until {@code sql}, run straight on the replica, returns {@code expected}. */
+    private static void awaitOnReplica(String sql, int expected) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (true) {
+            // Until the replica replays CREATE DATABASE, even connecting to app fails.
+            try (Connection r = h.cluster().replicas().get(0).connect("app"); Statement st = r.createStatement();
+                 ResultSet rs = st.executeQuery(sql)) {
+                rs.next();
+                if (rs.getInt(1) == expected) {
+                    return;
+                }
+            } catch (SQLException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the replica did not replay the setup within 15 s");
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Waits until the monitor has sampled the replica and it meets {@code condition}. */
+    private static void awaitReplica(Predicate<Node> condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        Node replica = null;
+        while (System.nanoTime() < deadline) {
+            replica = h.relay().topology().current().usableReplicas().stream().filter(Node::discovered).findFirst()
+                    .orElse(null);
+            if (replica != null && replica.wal().sampledAt().toEpochMilli() > 0 && condition.test(replica)) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("replica not " + what + " within 15 s: " + replica + " " + (replica == null ? ""
+                : replica.wal()));
+    }
+
+    /** Just enough of the protocol to send a Query before the answer to the previous one. */
+    private static final class RawClient implements AutoCloseable {
+        private final Socket socket;
+        private final DataInputStream in;
+        private final DataOutputStream out;
+
+        RawClient(int port) throws IOException {
+            socket = new Socket("127.0.0.1", port);
+            socket.setSoTimeout(10_000);
+            in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
+            byte[] params = "user\0app\0database\0app\0\0".getBytes(StandardCharsets.UTF_8);
+            out.writeInt(8 + params.length);
+            out.writeInt(3 << 16);
+            out.write(params);
+            out.flush();
+            results();
+        }
+
+        /** Sends a Query in one write: pgrelay sends a request that is not whole yet to the primary. */
+        void query(String sql) throws IOException {
+            byte[] text = (sql + "\0").getBytes(StandardCharsets.UTF_8);
+            out.writeByte('Q');
+            out.writeInt(4 + text.length);
+            out.write(text);
+            out.flush();
+        }
+
+        /** The first column of each row up to ReadyForQuery; an ErrorResponse fails the test. */
+        List<String> results() throws IOException {
+            List<String> values = new ArrayList<>();
+            while (true) {
+                byte type = in.readByte();
+                byte[] body = new byte[in.readInt() - 4];
+                in.readFully(body);
+                switch (type) {
+                    case 'D' -> {
+                        int length = ((body[2] & 0xff) << 24) | ((body[3] & 0xff) << 16) | ((body[4] & 0xff) << 8)
+                                | (body[5] & 0xff);
+                        values.add(new String(body, 6, length, StandardCharsets.UTF_8));
+                    }
+                    case 'E' -> throw new AssertionError("error from pgrelay: "
+                            + new String(body, StandardCharsets.UTF_8).replace('\0', ' '));
+                    case 'Z' -> {
+                        return values;
+                    }
+                    default -> {
+                        // Row descriptions, command tags, parameters: not needed here.
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.writeByte('X');
+            out.writeInt(4);
+            out.flush();
+            socket.close();
+        }
+    }
+}
