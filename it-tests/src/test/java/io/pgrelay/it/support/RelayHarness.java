@@ -175,6 +175,15 @@ public final class RelayHarness implements AutoCloseable {
         assertEquals(0, leased(), "server connections still leased");
     }
 
+    /** Waits until every server connection is idle in its pool: released ones have finished their reset. */
+    public void awaitServersIdle() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline
+                && relay.services().pools().all().stream().anyMatch(p -> p.total() != p.idle())) {
+            Thread.sleep(20);
+        }
+    }
+
     private int leased() {
         return relay.services().pools().all().stream().mapToInt(Pool::active).sum();
     }

@@ -49,6 +49,7 @@ public final class RelayMetrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile LongSupplier authFailureSource;
 
     public RelayMetrics() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -99,7 +100,10 @@ public final class RelayMetrics implements AutoCloseable {
 
     /** Registers {@value #AUTH_FAILURES}, read from {@code failures} when scraped. */
     public void authFailures(LongSupplier failures) {
-        FunctionCounter.builder(AUTH_FAILURES, failures, LongSupplier::getAsLong)
+        authFailureSource = failures;
+        // The registry holds a counter's object weakly: this RelayMetrics lives as long as the
+        // server, while a lone supplier would be collected and the counter read 0.
+        FunctionCounter.builder(AUTH_FAILURES, this, m -> m.authFailureSource.getAsLong())
                 .description("Client logins that failed authentication")
                 .register(registry);
     }
