@@ -7,6 +7,7 @@ import io.pgrelay.router.classify.Refiner;
 import io.pgrelay.router.classify.StatementClassifier;
 import io.pgrelay.router.sql.SqlAnalysis;
 import io.pgrelay.router.sql.SqlLexer;
+import io.pgrelay.server.http.Json;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,9 +65,9 @@ final class ClassifyCommand implements Callable<Integer> {
         String decision = verdict.replicaSafe() ? "REPLICA" : "PRIMARY";
         if (json) {
             out.println("{\"decision\":\"" + decision + "\",\"reason\":\"" + verdict.reason() + "\",\"detail\":"
-                    + quote(verdict.detail()) + ",\"fingerprint\":\"" + analysis.fingerprint() + "\",\"statements\":"
+                    + Json.quote(verdict.detail()) + ",\"fingerprint\":\"" + analysis.fingerprint() + "\",\"statements\":"
                     + analysis.statements().size() + ",\"effects\":["
-                    + analysis.effects().stream().map(e -> quote(e.toString())).collect(Collectors.joining(","))
+                    + analysis.effects().stream().map(e -> Json.quote(e.toString())).collect(Collectors.joining(","))
                     + "],\"refined\":" + (verdict != lexer) + "}");
         } else {
             out.println(decision + " " + verdict.reason() + (verdict.detail().isEmpty() ? "" : " (" + verdict.detail() + ")"));
@@ -78,24 +79,5 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
-    }
-
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
     }
 }

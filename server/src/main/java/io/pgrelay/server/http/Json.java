@@ -4,8 +4,8 @@ import io.pgrelay.server.admin.View;
 import java.util.List;
 import java.util.Map;
 
-/** Writes the small JSON documents the admin endpoint answers with (RFC 8259 string escaping). */
-final class Json {
+/** Writes the small JSON documents the admin endpoint and the CLI answer with (RFC 8259 string escaping). */
+public final class Json {
     private Json() {
     }
 
@@ -53,6 +53,13 @@ final class Json {
         } else {
             quote(sb, value.toString());
         }
+    }
+
+    /** {@code text} as a JSON string literal. */
+    public static String quote(String text) {
+        StringBuilder sb = new StringBuilder(text.length() + 2);
+        quote(sb, text);
+        return sb.toString();
     }
 
     static void quote(StringBuilder sb, String text) {

@@ -95,8 +95,6 @@ public final class ClientSession extends ClientHandler
     /** The server reported an error in this batch and ignores everything up to Sync. */
     private boolean serverSkippingUntilSync;
     private ErrorResponse settingsError;
-    private List<SessionEffect> unnamedEffects = SessionEffect.NONE;
-    private boolean unnamedRollsBack;
     private boolean pinLogged;
     /** Transaction pooling: what routing remembers of this client; null in session pooling. */
     private final ClientRoutingState routing;
@@ -478,9 +476,6 @@ public final class ClientSession extends ClientHandler
             int from = ExtendedQuery.queryStart(buf, start, length);
             unnamedQuery = SqlText.classify(services.router().classifier(), buf, from,
                     ExtendedQuery.queryEnd(buf, start, length) - from);
-            SqlAnalysis analysis = unnamedQuery.analysis();
-            unnamedEffects = analysis.effects();
-            unnamedRollsBack = rollsBack(analysis);
             pending.add(PendingResponses.PARSE, null);
             return true;
         }
@@ -510,8 +505,8 @@ public final class ClientSession extends ClientHandler
         batchOpen = true;
         String name = ExtendedQuery.bindStatementName(buf, start, length);
         ClientStatement statement = name.isEmpty() ? null : statements.get(name);
-        if (name.isEmpty()) {
-            sentEffects(unnamedEffects, unnamedRollsBack);
+        if (name.isEmpty() && unnamedQuery != null) {
+            sentEffects(unnamedQuery.analysis().effects(), rollsBack(unnamedQuery.analysis()));
             account(unnamedQuery);
         } else if (statement != null) {
             sentEffects(statement.effects(), statement.rollsBack());

@@ -4,11 +4,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.pgrelay.router.classify.ClassifiedQuery;
 import io.pgrelay.router.classify.QueryClassifier;
-import io.pgrelay.router.sql.SqlAnalysis;
-import io.pgrelay.router.sql.SqlLexer;
 
 /**
- * Hands statement text inside a frame to the lexer or the classifier without a String, through
+ * Hands statement text inside a frame to the classifier without a String, through
  * one scratch array per thread.
  */
 final class SqlText {
@@ -22,14 +20,6 @@ final class SqlText {
     };
 
     private SqlText() {
-    }
-
-    /** Lexes the {@code length} bytes at {@code from}. */
-    static SqlAnalysis analyze(ByteBuf buf, int from, int length) {
-        if (buf.hasArray()) {
-            return SqlLexer.analyze(buf.array(), buf.arrayOffset() + from, length);
-        }
-        return SqlLexer.analyze(copy(buf, from, length), 0, length);
     }
 
     /** Classifies the {@code length} bytes at {@code from}; the classifier keeps no reference to them. */
