@@ -38,6 +38,11 @@ class TransactionPgbenchIT {
         }
     }
 
+    @AfterEach
+    void everyServerIsBackInThePool() throws Exception {
+        h.assertClientsGoneAndNothingLeased();
+    }
+
     /**
      * TPC-B-like transactions hold their server from BEGIN to END. With {@code -M prepared} pgbench
      * prepares each statement with a blocking PQprepare, which needs a server while other clients
@@ -45,9 +50,17 @@ class TransactionPgbenchIT {
      * clients than servers deadlock inside pgbench with any transaction pooler, so that run uses
      * fewer clients than the pool has servers.
      */
-    @AfterEach
-    void everyServerIsBackInThePool() throws Exception {
-        h.assertClientsGoneAndNothingLeased();
+    @ParameterizedTest(name = "-M {0} -c {1}")
+    @CsvSource({"simple, 40", "extended, 40", "prepared, 16"})
+    void tpcbLikeInEachQueryMode(String mode, int clients) throws Exception {
+        Pgbench.assertNoFailures("transaction pool -M " + mode, Pgbench.run(h.port(), Duration.ofSeconds(60),
+                "-M", mode, "-c", String.valueOf(clients), "-j", "2", "-T", "4", "-n"));
+    }
+
+    @Test
+    void selectOnlyWithANewConnectionPerTransaction() throws Exception {
+        Pgbench.assertNoFailures("transaction pool -S -C",
+                Pgbench.run(h.port(), Duration.ofSeconds(60), "-S", "-C", "-c", "8", "-j", "2", "-T", "3", "-n"));
     }
 
     /** The bar: 1000 clients, prepared statements, a pool of 20, no failure, never more backends. */
