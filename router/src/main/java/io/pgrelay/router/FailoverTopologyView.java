@@ -5,6 +5,8 @@ import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.Wal;
 import io.pgrelay.router.policy.ReplicaView;
 import io.pgrelay.router.policy.TopologyView;
+import io.pgrelay.router.stats.NodeCounters;
+import io.pgrelay.router.stats.RoutingCounters;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -27,11 +29,11 @@ public final class FailoverTopologyView implements TopologyView {
     private final long primaryLsn;
     private final long primaryLsnSampledAt;
 
-    private FailoverTopologyView(Topology topology, Instant wallNow, long nanoNow) {
+    private FailoverTopologyView(Topology topology, Instant wallNow, long nanoNow, RoutingCounters counters) {
         this.topology = topology;
         Node p = topology.primary().orElse(null);
-        this.primary = p == null ? null : new RoutedNode(p);
-        this.replicas = topology.replicas().stream().map(RoutedNode::new).toList();
+        this.primary = p == null ? null : new RoutedNode(p, counters.of(p.name()));
+        this.replicas = topology.replicas().stream().map(r -> new RoutedNode(r, counters.of(r.name()))).toList();
         Wal wal = p == null ? Wal.UNKNOWN : p.wal();
         if (wal.currentLsn() > 0 && wal.sampledAt().isAfter(Instant.EPOCH)) {
             primaryLsn = wal.currentLsn();
@@ -44,7 +46,12 @@ public final class FailoverTopologyView implements TopologyView {
 
     /** A view of {@code topology}; {@code wallNow} and {@code nanoNow} are read together by the caller. */
     public static FailoverTopologyView of(Topology topology, Instant wallNow, long nanoNow) {
-        return new FailoverTopologyView(topology, wallNow, nanoNow);
+        return of(topology, wallNow, nanoNow, new RoutingCounters());
+    }
+
+    /** As {@link #of(Topology, Instant, long)}, with each node's load and counters from {@code counters}. */
+    public static FailoverTopologyView of(Topology topology, Instant wallNow, long nanoNow, RoutingCounters counters) {
+        return new FailoverTopologyView(topology, wallNow, nanoNow, counters);
     }
 
     /** The snapshot this view was made from. */
@@ -75,8 +82,9 @@ public final class FailoverTopologyView implements TopologyView {
     /**
      * A node of the snapshot. A standby counts as healthy only once the monitor has seen it report
      * being one and sampled its replay position: a replica pgrelay cannot watch gets no reads.
+     * {@code counters} carry the node's load and routing counts across snapshots.
      */
-    public record RoutedNode(Node node) implements ReplicaView {
+    public record RoutedNode(Node node, NodeCounters counters) implements ReplicaView {
         @Override
         public String name() {
             return node.name();
@@ -109,9 +117,14 @@ public final class FailoverTopologyView implements TopologyView {
 
         @Override
         public int outstanding() {
-            // Not counted yet: equally weighted replicas take reads in turn.
-            return 0;
+            return counters.outstanding();
         }
+
+        @Override
+        public long timesChosen() {
+            return counters.timesChosen();
+        }
+
 
         private boolean sampled() {
             return node.wal().sampledAt().isAfter(Instant.EPOCH);

@@ -11,6 +11,7 @@ import io.pgrelay.router.policy.ClientRoutingState;
 import io.pgrelay.router.policy.RoutingPolicy;
 import io.pgrelay.router.policy.RoutingSettings;
 import io.pgrelay.router.policy.StatementRoute;
+import io.pgrelay.router.stats.RoutingCounters;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -33,6 +34,7 @@ public final class Router implements AutoCloseable {
     private final TopologyHolder topology;
     private final RoutingPolicy policy;
     private final QueryClassifier classifier;
+    private final RoutingCounters counters = new RoutingCounters();
     /** The view of the latest snapshot, rebuilt only when the monitor publishes a new one. */
     private volatile FailoverTopologyView view;
 
@@ -78,10 +80,15 @@ public final class Router implements AutoCloseable {
         Topology current = topology.current();
         FailoverTopologyView v = view;
         if (v == null || v.topology() != current) {
-            v = FailoverTopologyView.of(current, Instant.now(), System.nanoTime());
+            v = FailoverTopologyView.of(current, Instant.now(), System.nanoTime(), counters);
             view = v;
         }
         return v;
+    }
+
+    /** Per-node load and routing counts (admin console, HTTP API, metrics). */
+    public RoutingCounters counters() {
+        return counters;
     }
 
     /** The node for a new session. */

@@ -1,6 +1,7 @@
 package io.pgrelay.router.policy;
 
 import io.pgrelay.router.RouteTarget;
+import io.pgrelay.router.sql.StatementInfo;
 
 /**
  * What routing remembers of one client: its consistency, its transaction and the WAL position its
@@ -14,6 +15,7 @@ public final class ClientRoutingState {
 
     private boolean inTransaction;
     private boolean transactionReadOnly;
+    private boolean transactionSerializable;
     private boolean wroteInTransaction;
     NodeView transactionNode;
     RouteTarget transactionTarget;
@@ -42,17 +44,48 @@ public final class ClientRoutingState {
 
     /** A BEGIN / START TRANSACTION; where the transaction runs is decided at its first statement. */
     public void beginTransaction(boolean readOnly) {
+        beginTransaction(readOnly ? StatementInfo.READ_ONLY : 0);
+    }
+
+    /**
+     * A BEGIN / START TRANSACTION with its {@link StatementInfo#transactionModes() modes}: READ ONLY
+     * if it says so, or if it says nothing and {@code default_transaction_read_only} is on.
+     */
+    public void beginTransaction(int modes) {
         inTransaction = true;
-        transactionReadOnly = readOnly || defaultReadOnly;
+        transactionReadOnly = defaultReadOnly;
+        transactionSerializable = false;
         transactionNode = null;
         wroteInTransaction = false;
+        transactionModes(modes);
     }
 
     /** {@code SET TRANSACTION READ ONLY} before the transaction's first statement. */
     public void transactionReadOnly() {
-        if (transactionNode == null) {
-            transactionReadOnly = true;
+        transactionModes(StatementInfo.READ_ONLY);
+    }
+
+    /** The modes of a {@code SET TRANSACTION} (or BEGIN) before the transaction's first statement. */
+    public void transactionModes(int modes) {
+        if (transactionNode != null) {
+            return;
         }
+        if ((modes & StatementInfo.READ_ONLY) != 0) {
+            transactionReadOnly = true;
+        } else if ((modes & StatementInfo.READ_WRITE) != 0) {
+            transactionReadOnly = false;
+        }
+        transactionSerializable |= (modes & StatementInfo.SERIALIZABLE) != 0;
+    }
+
+    /** True between a BEGIN and the end of its transaction (as ReadyForQuery tells). */
+    public boolean inTransaction() {
+        return inTransaction;
+    }
+
+    /** True once the current transaction's node is chosen. */
+    public boolean transactionPlaced() {
+        return transactionNode != null;
     }
 
     /**
@@ -69,6 +102,7 @@ public final class ClientRoutingState {
             }
             inTransaction = false;
             transactionReadOnly = false;
+            transactionSerializable = false;
             wroteInTransaction = false;
             transactionNode = null;
         } else {
@@ -84,6 +118,11 @@ public final class ClientRoutingState {
     public long lastWriteLsn(TopologyView topology) {
         resolve(topology);
         return lsnPending ? Math.max(requiredLsn, topology.primaryLsn()) : requiredLsn;
+    }
+
+    /** True when {@link #lastWriteLsn} is a primary position sampled after the client's last write (or there is none). */
+    public boolean lastWriteLsnKnown(TopologyView topology) {
+        return resolve(topology);
     }
 
     /** Turns a pending write into a WAL position once the monitor has sampled the primary after it. */
@@ -106,12 +145,12 @@ public final class ClientRoutingState {
         return requiredLsn;
     }
 
-    boolean inTransaction() {
-        return inTransaction;
-    }
-
     boolean readOnlyTransaction() {
         return transactionReadOnly;
+    }
+
+    boolean serializableTransaction() {
+        return transactionSerializable;
     }
 
     boolean wroteInTransaction() {

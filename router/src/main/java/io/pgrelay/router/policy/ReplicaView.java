@@ -16,6 +16,11 @@ public interface ReplicaView extends NodeView {
     /** Replay delay (e.g. {@code now() - pg_last_xact_replay_timestamp()}); null when unknown. */
     Duration lag();
 
-    /** Queries pgrelay has sent to this replica and not yet seen complete. */
+    /** Work pgrelay has in flight on this replica (server connections leased to clients). */
     int outstanding();
+
+    /** How often reads were sent to this replica so far (its share, for weights); counted by the caller. */
+    default long timesChosen() {
+        return 0;
+    }
 }

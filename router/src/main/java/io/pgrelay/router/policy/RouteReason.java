@@ -12,6 +12,8 @@ public enum RouteReason {
     WRITE_TRANSACTION,
     /** A READ ONLY transaction runs whole on one replica. */
     READ_ONLY_TRANSACTION,
+    /** A hot standby cannot run SERIALIZABLE transactions: they run on the primary, READ ONLY or not. */
+    SERIALIZABLE_TRANSACTION,
     /** {@code replica_until_write}: a read before the transaction's first write. */
     REPLICA_UNTIL_WRITE,
     /** The client's consistency is {@code primary}. */

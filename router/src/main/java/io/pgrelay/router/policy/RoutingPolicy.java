@@ -18,7 +18,8 @@ import java.util.List;
  * <li>a replica is eligible when healthy, weighted, within {@code max_replica_lag}, at or past the
  *     statement's {@code min_lsn}, and, in {@code session} consistency, past the primary position
  *     sampled after the client's last write ({@code /* pgrelay: replica *}{@code /} waives that last rule);</li>
- * <li>among eligible replicas the lowest (outstanding + 1) / weight wins, ties taken in turn;</li>
+ * <li>among eligible replicas the lowest outstanding / weight wins; ties go to the one furthest below
+ *     its weighted share of reads so far, then in turn;</li>
  * <li>no eligible replica: the primary, or SQLSTATE 57P03 if so configured.</li>
  * </ul>
  * Shared by all event loops; holds no per-client state.
@@ -60,6 +61,9 @@ public final class RoutingPolicy {
 
     private StatementRoute firstInTransaction(Classification c, Hints hints, ClientRoutingState client,
                                               TopologyView topology) {
+        if (client.serializableTransaction()) {
+            return client.pin(primary(c, client, topology, RouteReason.SERIALIZABLE_TRANSACTION));
+        }
         if (client.readOnlyTransaction() && c.replicaSafe() && client.consistency() != Consistency.PRIMARY) {
             return client.pin(replicaOrPrimary(c, hints, client, topology, RouteReason.READ_ONLY_TRANSACTION, true));
         }
@@ -117,7 +121,7 @@ public final class RoutingPolicy {
                 miss = RouteReason.READ_YOUR_WRITES;
                 continue;
             }
-            if (best == null || (long) (r.outstanding() + 1) * best.weight() < (long) (best.outstanding() + 1) * r.weight()) {
+            if (best == null || better(r, best)) {
                 best = r;
             }
         }
@@ -128,6 +132,19 @@ public final class RoutingPolicy {
             throw new RoutingException(CANNOT_CONNECT_NOW, "no replica is healthy and within max_replica_lag for this read");
         }
         return primary(c, client, topology, miss);
+    }
+
+    /**
+     * The lower load (work in flight per weight) wins; between equally loaded replicas (all idle,
+     * say) the one furthest below its weighted share of reads so far, so idle replicas take reads in
+     * proportion to their weights and busy ones in proportion to what they can take.
+     */
+    private static boolean better(ReplicaView r, ReplicaView best) {
+        long load = (long) r.outstanding() * best.weight() - (long) best.outstanding() * r.weight();
+        if (load != 0) {
+            return load < 0;
+        }
+        return (r.timesChosen() + 1) * best.weight() < (best.timesChosen() + 1) * r.weight();
     }
 
     /** Healthy, weighted and within max_replica_lag: eligible for anyone's reads. */

@@ -832,10 +832,10 @@ public final class SqlLexer {
             boolean copyFrom = kind == StatementKind.COPY && is(copyDirection, Keyword.FROM);
             boolean copyToStdout = kind == StatementKind.COPY && is(copyDirection, Keyword.TO)
                     && wordIs(copyDirection + 1, "stdout");
-            boolean readOnly = statementEffects(kind, first);
+            int transactionModes = statementEffects(kind, first);
             return new StatementInfo(kind, inner, verb, tStart[0] - base, tEnd[n - 1] - base, explainAnalyze,
                     lockingClause, selectInto, dml && sawWith, copyFrom, copyToStdout, functions, effects,
-                    readOnly);
+                    transactionModes);
         }
 
         /** INSERT/UPDATE/DELETE/MERGE as a verb, not as part of a name or a locking clause. */
@@ -939,8 +939,8 @@ public final class SqlLexer {
             }
         }
 
-        /** Adds the session effects of SET, RESET, LISTEN ...; returns true for a READ ONLY transaction. */
-        private boolean statementEffects(StatementKind kind, int first) {
+        /** Adds the session effects of SET, RESET, LISTEN ...; returns the transaction modes of BEGIN / SET TRANSACTION. */
+        private int statementEffects(StatementKind kind, int first) {
             switch (kind) {
                 case SET -> set(first + 1);
                 case RESET -> reset(first + 1);
@@ -973,24 +973,27 @@ public final class SqlLexer {
                     }
                 }
                 case BEGIN, START_TRANSACTION, SET_TRANSACTION -> {
-                    return readOnlyMode(first + 1);
+                    return transactionModes(first + 1);
                 }
                 default -> { }
             }
-            return false;
+            return 0;
         }
 
-        /** The last of READ ONLY / READ WRITE from {@code from} on wins, as in PostgreSQL. */
-        private boolean readOnlyMode(int from) {
-            boolean readOnly = false;
+        /** The last of READ ONLY / READ WRITE from {@code from} on wins, as in PostgreSQL; and SERIALIZABLE. */
+        private int transactionModes(int from) {
+            int access = 0;
+            int serializable = 0;
             for (int j = from; j < n; j++) {
                 if (is(j, Keyword.READ) && is(j + 1, Keyword.ONLY)) {
-                    readOnly = true;
+                    access = StatementInfo.READ_ONLY;
                 } else if (is(j, Keyword.READ) && is(j + 1, Keyword.WRITE)) {
-                    readOnly = false;
+                    access = StatementInfo.READ_WRITE;
+                } else if (wordIs(j, "serializable")) {
+                    serializable = StatementInfo.SERIALIZABLE;
                 }
             }
-            return readOnly;
+            return access | serializable;
         }
 
         private void set(int j) {

@@ -20,12 +20,19 @@ public final class StatementInfo {
     private final boolean copyToStdout;
     private final List<String> functions;
     private final List<SessionEffect> effects;
-    private final boolean readOnlyTransaction;
+    private final int transactionModes;
+
+    /** {@link #transactionModes()}: READ ONLY given. */
+    public static final int READ_ONLY = 1;
+    /** {@link #transactionModes()}: READ WRITE given (the last of the two wins). */
+    public static final int READ_WRITE = 2;
+    /** {@link #transactionModes()}: ISOLATION LEVEL SERIALIZABLE, which a hot standby refuses. */
+    public static final int SERIALIZABLE = 4;
 
     StatementInfo(StatementKind kind, StatementKind innerKind, String verb, int start, int end,
                   boolean explainAnalyze, String lockingClause, boolean selectInto, boolean writingCte,
                   boolean copyFrom, boolean copyToStdout, List<String> functions, List<SessionEffect> effects,
-                  boolean readOnlyTransaction) {
+                  int transactionModes) {
         this.kind = kind;
         this.innerKind = innerKind;
         this.verb = verb;
@@ -39,7 +46,7 @@ public final class StatementInfo {
         this.copyToStdout = copyToStdout;
         this.functions = functions;
         this.effects = effects;
-        this.readOnlyTransaction = readOnlyTransaction;
+        this.transactionModes = transactionModes;
     }
 
     /** The kind given by the leading keyword (after any opening parentheses). */
@@ -115,7 +122,15 @@ public final class StatementInfo {
 
     /** {@code BEGIN/START TRANSACTION ... READ ONLY} or {@code SET TRANSACTION ... READ ONLY}. */
     public boolean readOnlyTransaction() {
-        return readOnlyTransaction;
+        return (transactionModes & READ_ONLY) != 0;
+    }
+
+    /**
+     * The modes a BEGIN, START TRANSACTION or SET TRANSACTION gives: {@link #READ_ONLY} or
+     * {@link #READ_WRITE} (at most one), and {@link #SERIALIZABLE}; 0 for other statements.
+     */
+    public int transactionModes() {
+        return transactionModes;
     }
 
     /** {@code BEGIN} or {@code START TRANSACTION}. */
@@ -130,6 +145,6 @@ public final class StatementInfo {
                 + (selectInto ? " into" : "") + (writingCte ? " writing-cte" : "") + (copyFrom ? " from" : "") + (copyToStdout ? " to-stdout" : "")
                 + (functions.isEmpty() ? "" : " functions=" + functions)
                 + (effects.isEmpty() ? "" : " effects=" + effects)
-                + (readOnlyTransaction ? " read-only" : "") + "]";
+                + (readOnlyTransaction() ? " read-only" : "") + "]";
     }
 }

@@ -7,6 +7,7 @@ import io.pgrelay.router.RoutingException;
 import io.pgrelay.router.classify.Classification;
 import io.pgrelay.router.classify.Reason;
 import io.pgrelay.router.sql.Hints;
+import io.pgrelay.router.sql.StatementInfo;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,8 +58,8 @@ class RoutingPolicyTest {
     @Test
     void lowestOutstandingPerWeightWinsAndTiesTakeTurns() {
         ClientRoutingState client = new ClientRoutingState(Consistency.EVENTUAL);
-        Topology weighted = topology(new Replica("small", true, 1, 1000, 0, Duration.ZERO, 0),
-                new Replica("big", true, 3, 1000, 0, Duration.ZERO, 1));
+        Topology weighted = topology(new Replica("small", true, 1, 1000, 0, Duration.ZERO, 1),
+                new Replica("big", true, 3, 1000, 0, Duration.ZERO, 2));
         for (int i = 0; i < 4; i++) {
             assertEquals("big REPLICA_READ", where(policy.route(READ, Hints.NONE, client, weighted)));
         }
@@ -216,5 +217,74 @@ class RoutingPolicyTest {
         assertEquals("r1 REPLICA_UNTIL_WRITE", where(pgpoolLike.route(READ, Hints.NONE, client, t)));
         assertEquals("primary WRITE_TRANSACTION", where(pgpoolLike.route(WRITE, Hints.NONE, client, t)));
         assertEquals("primary IN_TRANSACTION", where(pgpoolLike.route(READ, Hints.NONE, client, t)));
+    }
+
+    @Test
+    void readWriteOverridesTheReadOnlyDefaultAndSerializableStaysOnThePrimary() {
+        Topology t = topology(Replica.at("r1", 1000));
+        ClientRoutingState readWrite = new ClientRoutingState(Consistency.EVENTUAL);
+        readWrite.defaultTransactionReadOnly(true);
+        readWrite.beginTransaction(StatementInfo.READ_WRITE);
+        assertEquals("primary WRITE_TRANSACTION", where(policy.route(READ, Hints.NONE, readWrite, t)));
+
+        ClientRoutingState serializable = new ClientRoutingState(Consistency.EVENTUAL);
+        serializable.beginTransaction(StatementInfo.READ_ONLY | StatementInfo.SERIALIZABLE);
+        assertEquals("primary SERIALIZABLE_TRANSACTION", where(policy.route(READ, Hints.NONE, serializable, t)));
+
+        ClientRoutingState setLater = new ClientRoutingState(Consistency.EVENTUAL);
+        setLater.beginTransaction(StatementInfo.READ_ONLY);
+        setLater.transactionModes(StatementInfo.READ_WRITE);
+        assertEquals("primary WRITE_TRANSACTION", where(policy.route(READ, Hints.NONE, setLater, t)),
+                "the last access mode before the first statement wins");
+    }
+
+    /** An idle replica whose share of reads so far is known. */
+    record Shared(String name, int weight, long timesChosen) implements ReplicaView {
+        public boolean healthy() {
+            return true;
+        }
+
+        public long replayLsn() {
+            return 1000;
+        }
+
+        public long lagBytes() {
+            return 0;
+        }
+
+        public Duration lag() {
+            return Duration.ZERO;
+        }
+
+        public int outstanding() {
+            return 0;
+        }
+    }
+
+    record SharedTopology(List<Shared> replicas) implements TopologyView {
+        public NodeView primary() {
+            return PRIMARY;
+        }
+
+        public long primaryLsn() {
+            return 1000;
+        }
+
+        public long primaryLsnSampledAt() {
+            return 0;
+        }
+    }
+
+    @Test
+    void idleReplicasTakeReadsInProportionToTheirWeights() {
+        ClientRoutingState client = new ClientRoutingState(Consistency.EVENTUAL);
+        java.util.Map<String, Integer> weights = java.util.Map.of("one", 1, "two", 2);
+        java.util.Map<String, Long> chosen = new java.util.TreeMap<>(java.util.Map.of("one", 0L, "two", 0L));
+        for (int i = 0; i < 30; i++) {
+            List<Shared> rs = chosen.keySet().stream().map(n -> new Shared(n, weights.get(n), chosen.get(n))).toList();
+            String picked = policy.route(READ, Hints.NONE, client, new SharedTopology(rs)).node().name();
+            chosen.merge(picked, 1L, Long::sum);
+        }
+        assertEquals(java.util.Map.of("one", 10L, "two", 20L), chosen);
     }
 }

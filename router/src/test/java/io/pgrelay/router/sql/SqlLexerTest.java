@@ -46,6 +46,12 @@ class SqlLexerTest {
             if (st.readOnlyTransaction()) {
                 b.append(" read-only");
             }
+            if ((st.transactionModes() & StatementInfo.READ_WRITE) != 0) {
+                b.append(" read-write");
+            }
+            if ((st.transactionModes() & StatementInfo.SERIALIZABLE) != 0) {
+                b.append(" serializable");
+            }
             return b.toString();
         }).collect(Collectors.joining("; "));
         return a.complete() ? s : s + " !";
@@ -118,9 +124,11 @@ class SqlLexerTest {
             COPY t TO '/tmp/x'                                         | COPY
             BEGIN                                                      | BEGIN
             BEGIN READ ONLY                                            | BEGIN read-only
-            begin transaction isolation level serializable, read only, deferrable | BEGIN read-only
+            begin transaction isolation level serializable, read only, deferrable | BEGIN read-only serializable
+            BEGIN READ WRITE                                           | BEGIN read-write
+            BEGIN ISOLATION LEVEL REPEATABLE READ                      | BEGIN
             START TRANSACTION READ ONLY                                | START_TRANSACTION read-only
-            START TRANSACTION READ ONLY, READ WRITE                    | START_TRANSACTION
+            START TRANSACTION READ ONLY, READ WRITE                    | START_TRANSACTION read-write
             SET TRANSACTION READ ONLY                                  | SET_TRANSACTION read-only
             COMMIT; END; ROLLBACK; ABORT                               | COMMIT; COMMIT; ROLLBACK; ROLLBACK
             PREPARE TRANSACTION 'x'                                    | PREPARE_TRANSACTION

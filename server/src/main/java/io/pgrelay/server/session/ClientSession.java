@@ -1,7 +1,6 @@
 package io.pgrelay.server.session;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.ReferenceCountUtil;
@@ -14,16 +13,16 @@ import io.pgrelay.pool.PoolKey;
 import io.pgrelay.pool.ServerAddress;
 import io.pgrelay.pool.ServerConnection;
 import io.pgrelay.pool.ServerListener;
-import io.pgrelay.router.FailoverTopologyView;
-import io.pgrelay.router.RouteTarget;
 import io.pgrelay.router.RoutingException;
 import io.pgrelay.router.classify.ClassifiedQuery;
 import io.pgrelay.router.policy.ClientRoutingState;
+import io.pgrelay.router.policy.RouteReason;
 import io.pgrelay.router.policy.StatementRoute;
 import io.pgrelay.router.sql.SessionEffect;
 import io.pgrelay.router.sql.SqlAnalysis;
 import io.pgrelay.router.sql.StatementInfo;
 import io.pgrelay.router.sql.StatementKind;
+import io.pgrelay.router.stats.NodeCounters;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.wire.SqlState;
 import io.pgrelay.wire.WireException;
@@ -37,6 +36,7 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,6 +106,11 @@ public final class ClientSession extends ClientHandler
     private boolean onReplica;
     /** The last unnamed Parse, which an unnamed Bind runs. */
     private ClassifiedQuery unnamedQuery;
+    /** Transaction pooling: decides where held work runs; null in session pooling. */
+    private final RequestRouter requests;
+    /** The routing counters of the attached server's node. */
+    private NodeCounters serverCounters;
+    private boolean retryScheduled;
 
     ClientSession(SessionServices services, Channel channel, Pool pool, ServerConnection server, MessageFramer framer,
                   Map<String, String> leaseParameters, BackendCredentials credentials, SessionSettings settings) {
@@ -120,6 +125,8 @@ public final class ClientSession extends ClientHandler
         this.effects = settings == null ? null : new SessionEffects(settings);
         this.serverPool = pool;
         this.routing = transactionPooling ? new ClientRoutingState(services.consistency()) : null;
+        this.requests = transactionPooling ? new RequestRouter(services.router(), routing, settings, statements,
+                services.maxMessageSize(), this::write) : null;
     }
 
     /**
@@ -153,6 +160,8 @@ public final class ClientSession extends ClientHandler
     private void attach(ServerConnection s) {
         server = s;
         s.attach(this);
+        serverCounters = services.router().counters().of(s.key().node().nodeName());
+        serverCounters.leased();
         if (!transactionPooling) {
             return;
         }
@@ -168,6 +177,22 @@ public final class ClientSession extends ClientHandler
             new FrontendMessage.Query(sync).encode(out);
             s.write(out);
             s.flush();
+        }
+        // A BEGIN pgrelay answered runs first, on the node its first statement chose.
+        for (ByteBuf begin = requests.pollPreamble(); begin != null; begin = requests.pollPreamble()) {
+            pending.add(PendingResponses.QUERY | PendingResponses.OWN, null);
+            s.expectReadyForQuery();
+            s.write(begin);
+            wroteToServer = true;
+        }
+    }
+
+    /** Forgets the attached server (the caller releases or closes it). */
+    private void detachServer() {
+        server = null;
+        if (serverCounters != null) {
+            serverCounters.released();
+            serverCounters = null;
         }
     }
 
@@ -245,24 +270,44 @@ public final class ClientSession extends ClientHandler
     }
 
     /**
-     * The pool for the statements held now: a replica's when routing sends them there and they
-     * form whole requests, else the current primary's. Null after failing the client (no primary).
+     * The pool for the statements held now, as {@link RequestRouter} decides; null when there is
+     * nothing to lease now (pgrelay answered, more bytes or a monitor sample are awaited, or the
+     * client was failed because no primary is in service).
      */
     private Pool routeHeld() {
         onReplica = false;
-        HeldWork work = scanHeld();
+        RequestRouter.Outcome outcome;
         try {
-            StatementRoute route = work.query() == null ? null : services.router().route(work.query(), routing);
-            log.debug("client {}: {} (held messages are whole requests: {})", channel.remoteAddress(), route,
-                    work.complete());
-            if (route != null && (route.target() == RouteTarget.PRIMARY || work.complete())) {
-                onReplica = route.target() == RouteTarget.REPLICA;
-                return poolFor(((FailoverTopologyView.RoutedNode) route.node()).node());
-            }
-            return poolFor(services.router().routeSession().node());
+            outcome = requests.next(held, channel.alloc());
         } catch (RoutingException e) {
             fatal(e.sqlState(), e.getMessage());
             return null;
+        }
+        switch (outcome) {
+            case ROUTED -> {
+                log.debug("client {}: {} on {}", channel.remoteAddress(), requests.reason(), requests.node().name());
+                onReplica = requests.replica();
+                return poolFor(requests.node());
+            }
+            case RETRY_LATER -> {
+                channel.flush();
+                if (!retryScheduled) {
+                    retryScheduled = true;
+                    channel.eventLoop().schedule(this::retryRoute, 5, TimeUnit.MILLISECONDS);
+                }
+            }
+            default -> {
+                channel.flush();
+                channel.config().setAutoRead(true);
+            }
+        }
+        return null;
+    }
+
+    private void retryRoute() {
+        retryScheduled = false;
+        if (state == ClientState.ACTIVE && server == null && !leasing && !held.isEmpty()) {
+            lease();
         }
     }
 
@@ -273,66 +318,17 @@ public final class ClientSession extends ClientHandler
                 : services.pools().pool(channel.eventLoop(), new PoolKey(address, home.database(), home.user()));
     }
 
-    /**
-     * Classifies the statements in the complete messages held: Query and Parse texts, and the text
-     * of a named statement a Bind runs. The one routed is the first that needs the primary, else
-     * the first; a function call or COPY data sends everything to the primary.
-     */
-    private HeldWork scanHeld() {
-        ByteBuf all = held.size() == 1 ? held.peek()
-                : Unpooled.wrappedBuffer(held.stream().map(ByteBuf::retainedDuplicate).toArray(ByteBuf[]::new));
-        try {
-            ClassifiedQuery first = null;
-            ClassifiedQuery primary = null;
-            boolean primaryOnly = false;
-            byte last = 0;
-            int i = all.readerIndex();
-            int end = all.writerIndex();
-            while (end - i >= 5) {
-                byte type = all.getByte(i);
-                int length = all.getInt(i + 1) + 1;
-                if (length < 5 || end - i < length) {
-                    break;
-                }
-                ClassifiedQuery q = switch (type) {
-                    case 'Q' -> SqlText.classify(services.router().classifier(), all, i + 5, length - 6);
-                    case 'P' -> {
-                        int from = ExtendedQuery.queryStart(all, i, length);
-                        yield SqlText.classify(services.router().classifier(), all, from,
-                                ExtendedQuery.queryEnd(all, i, length) - from);
-                    }
-                    case 'B' -> statementQuery(statements.get(ExtendedQuery.bindStatementName(all, i, length)));
-                    default -> null;
-                };
-                primaryOnly |= type == 'F' || type == 'd' || type == 'c' || type == 'f';
-                if (q != null) {
-                    first = first == null ? q : first;
-                    primary = primary == null && !q.replicaSafe() ? q : primary;
-                }
-                last = type;
-                i += length;
-            }
-            boolean complete = i == end && (last == 'S' || last == 'Q') && !primaryOnly;
-            return new HeldWork(primary != null ? primary : first, complete);
-        } finally {
-            if (all != held.peek()) {
-                all.release();
-            }
-        }
-    }
-
-    private ClassifiedQuery statementQuery(ClientStatement statement) {
-        return statement == null ? null : services.router().classifier().classify(statement.body(), 0,
-                ExtendedQuery.queryLength(statement.body()));
-    }
-
     /** Tells routing of a statement on its way to the server, so that it knows of the client's writes. */
     private void account(ClassifiedQuery q) {
         if (q == null) {
             return;
         }
         try {
-            services.router().route(q, routing);
+            StatementRoute route = services.router().route(q, routing);
+            // Counted under the reason its server was chosen for, unless routing would pick that node anyway.
+            RouteReason leased = requests.reason();
+            serverCounters.query(leased == null || route.node().name().equals(serverCounters.node()) ? route.reason()
+                    : leased);
         } catch (RoutingException e) {
             // The server for it is already attached; only the bookkeeping is skipped.
         }
@@ -421,6 +417,10 @@ public final class ClientSession extends ClientHandler
     private boolean onQuery(ByteBuf buf, int start, int length) {
         ClassifiedQuery query = SqlText.classify(services.router().classifier(), buf, start + 5, length - 6);
         SqlAnalysis analysis = query.analysis();
+        if (RequestRouter.showsLastWriteLsn(analysis, buf, start + 5)) {
+            addSynthetic(PendingResponses.SYNTHETIC_ROWS, requests.lastWriteLsnRows());
+            return false;
+        }
         List<SessionEffect> fx = analysis.effects();
         if (!fx.isEmpty()) {
             if (fx.size() == 1 && analysis.statements().size() == 1 && fx.get(0) instanceof SessionEffect.DeallocatePrepared d
@@ -510,7 +510,7 @@ public final class ClientSession extends ClientHandler
             account(unnamedQuery);
         } else if (statement != null) {
             sentEffects(statement.effects(), statement.rollsBack());
-            account(statementQuery(statement));
+            account(requests.statementQuery(statement));
         }
         prepareForRewrite(statement);
         if (statement == null) {
@@ -608,6 +608,10 @@ public final class ClientSession extends ClientHandler
                     write(new BackendMessage.CommandComplete((String) payload));
                     write(new BackendMessage.ReadyForQuery(server != null ? server.transactionStatus() : TransactionStatus.IDLE));
                 }
+                case PendingResponses.SYNTHETIC_ROWS -> {
+                    ((List<?>) payload).forEach(m -> write((BackendMessage) m));
+                    write(new BackendMessage.ReadyForQuery(server != null ? server.transactionStatus() : TransactionStatus.IDLE));
+                }
                 default -> write((ErrorResponse) payload);
             }
         }
@@ -671,7 +675,11 @@ public final class ClientSession extends ClientHandler
             return onServerError(error, request, own);
         }
         if (type == 'Z' && !own) {
-            routing.readyForQuery((char) buf.getByte(start + 5), System.nanoTime());
+            char status = (char) buf.getByte(start + 5);
+            routing.readyForQuery(status, System.nanoTime());
+            if (status == 'I') {
+                serverCounters.transaction();
+            }
         }
         if (type == 'Z' && !own && effects.readyForQuery(TransactionStatus.of(buf.getByte(start + 5)))) {
             // The server ran the client's SETs: it now has the client's settings.
@@ -754,7 +762,7 @@ public final class ClientSession extends ClientHandler
         if (settingsError != null) {
             ErrorResponse e = settingsError;
             ServerConnection s = server;
-            server = null;
+            detachServer();
             s.close();
             log.warn("could not apply the settings of client {} on server {}: {}", channel.remoteAddress(), s, e.message());
             fatal(SqlState.CONNECTION_FAILURE, "pgrelay could not apply this session's settings on a server connection: "
@@ -796,9 +804,9 @@ public final class ClientSession extends ClientHandler
             return;
         }
         ServerConnection s = server;
-        server = null;
-        onReplica = false;
         flushToServer();
+        detachServer();
+        onReplica = false;
         serverPool.release(s);
     }
 
@@ -822,7 +830,7 @@ public final class ClientSession extends ClientHandler
         if (closed != server) {
             return;
         }
-        server = null;
+        detachServer();
         channel.flush();
         if (state != ClientState.ACTIVE) {
             return;
@@ -876,8 +884,11 @@ public final class ClientSession extends ClientHandler
         held.forEach(ByteBuf::release);
         held.clear();
         pending.clear();
+        if (requests != null) {
+            requests.release();
+        }
         ServerConnection s = server;
-        server = null;
+        detachServer();
         if (s != null) {
             if (s.busy()) {
                 // The client left mid-query: stop the query rather than let it run for no one.
@@ -889,10 +900,6 @@ public final class ClientSession extends ClientHandler
             }
         }
         ctx.fireChannelInactive();
-    }
-
-    /** The statement that decides where held work runs, and whether the work is whole requests. */
-    private record HeldWork(ClassifiedQuery query, boolean complete) {
     }
 
     /** What a Parse would have created, to forget if it fails or the server skips it. */

@@ -36,6 +36,8 @@ final class PendingResponses {
     static final int SYNTHETIC_ERROR = 11;
     /** No server answer: pgrelay sends CommandComplete with the payload as tag, then ReadyForQuery. */
     static final int SYNTHETIC_COMMAND = 12;
+    /** No server answer: pgrelay sends the payload (a list of messages), then ReadyForQuery. */
+    static final int SYNTHETIC_ROWS = 13;
     /** Flag: a request pgrelay added; the client must not see its answers. */
     static final int OWN = 0x100;
 

@@ -61,6 +61,21 @@ final class SessionSettings {
         }
     }
 
+    /**
+     * {@code default_transaction_read_only} as set at startup or by a committed SET: transactions
+     * that do not say READ WRITE are READ ONLY.
+     */
+    boolean defaultTransactionReadOnly() {
+        String v = current.get("default_transaction_read_only");
+        if (v == null) {
+            return false;
+        }
+        String value = v.substring(1).replace("'", "").strip().toLowerCase(Locale.ROOT);
+        // PostgreSQL's boolean spellings: on, true, yes, 1 and their unambiguous prefixes.
+        return value.equals("on") || value.equals("1") || (!value.isEmpty()
+                && ("true".startsWith(value) || "yes".startsWith(value)));
+    }
+
     /** {@code RESET ALL} or {@code DISCARD ALL}. */
     void resetAll() {
         current.clear();
