@@ -101,6 +101,7 @@ public final class PgRelayServer implements AutoCloseable {
         metrics.clientConnections(services::clients);
         metrics.serverConnections(pools::all);
         metrics.authFailures(services.stats()::authFailures);
+        metrics.routing(router.counters());
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
                 new AdminApi(services, topology::current));
         services.config(config);

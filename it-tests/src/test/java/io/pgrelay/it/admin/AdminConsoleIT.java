@@ -153,7 +153,7 @@ class AdminConsoleIT {
             String version = only(rows(console, "SHOW VERSION"), "version", null).get("version");
             assertTrue(version.matches("pgrelay \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), version);
             List<Map<String, String>> help = rows(console, "SHOW HELP");
-            assertEquals(13, help.size(), help::toString);
+            assertEquals(14, help.size(), help::toString);
             assertEquals("SHOW POOLS", help.get(0).get("command"));
             try (Statement st = console.createStatement(); ResultSet rs = st.executeQuery("SHOW POOLS")) {
                 ResultSetMetaData md = rs.getMetaData();

@@ -51,6 +51,11 @@ public final class AdminApi {
         return AdminViews.nodes(topology.get());
     }
 
+    /** The rows of SHOW ROUTING. */
+    public View routing() {
+        return AdminViews.routing(services.router().counters().all());
+    }
+
     /**
      * Pauses {@code database} (every database when null) as PAUSE on the console does; completes
      * with the number of server connections still leased after the wait.

@@ -49,6 +49,7 @@ final class AdminCommands {
             List.of("SHOW SERVERS", "one row per server connection"),
             List.of("SHOW STATS", "logins, server connections opened, queries and transactions per (database, user)"),
             List.of("SHOW DATABASES", "one row per (database, node) in use"),
+            List.of("SHOW ROUTING", "per node: leases in flight, transactions, and statements routed there per reason"),
             List.of("SHOW CONFIG", "the configuration in effect"),
             List.of("SHOW VERSION", "the pgrelay version"),
             List.of("SHOW HELP", "this list"),
@@ -58,7 +59,7 @@ final class AdminCommands {
             List.of("KILL db", "closes the client and server connections of db at once"),
             List.of("RELOAD", "not available yet: restart pgrelay to apply configuration changes"),
             List.of("SHUTDOWN", "stops pgrelay gracefully, as SIGTERM does"));
-    private static final String COMMAND_LIST = "SHOW POOLS|CLIENTS|SERVERS|STATS|DATABASES|CONFIG|VERSION|HELP, "
+    private static final String COMMAND_LIST = "SHOW POOLS|CLIENTS|SERVERS|STATS|DATABASES|ROUTING|CONFIG|VERSION|HELP, "
             + "PAUSE [db], RESUME [db], KILL db, RELOAD, SHUTDOWN";
 
     /**
@@ -123,6 +124,7 @@ final class AdminCommands {
             case "STATS" -> fromSnapshot(s -> AdminViews.stats(s, services.stats().logins()));
             case "DATABASES" -> fromSnapshot(s -> AdminViews.databases(s, services.config(), services.pools()::paused));
             case "CONFIG" -> now(Reply.table("SHOW", AdminViews.config(services.config())));
+            case "ROUTING" -> now(Reply.table("SHOW", AdminViews.routing(services.router().counters().all())));
             case "VERSION" -> now(Reply.table("SHOW", List.of(text("version")), List.of(List.of("pgrelay " + VERSION))));
             case "HELP" -> now(Reply.table("SHOW", List.of(text("command"), text("description")), HELP));
             default -> now(unknown(statement));

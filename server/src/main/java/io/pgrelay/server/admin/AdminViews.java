@@ -12,6 +12,8 @@ import io.pgrelay.conf.PoolOverride;
 import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.pool.PoolKey;
+import io.pgrelay.router.policy.RouteReason;
+import io.pgrelay.router.stats.NodeCounters;
 import io.pgrelay.server.admin.Snapshot.ClientView;
 import io.pgrelay.server.admin.Snapshot.PoolView;
 import io.pgrelay.server.admin.Snapshot.ServerView;
@@ -142,6 +144,27 @@ final class AdminViews {
         }
         return new View(List.of(text("name"), text("host"), int8("port"), text("role"), text("state"), text("reason"),
                 text("since")), rows);
+    }
+
+    /**
+     * One row per node routing has seen: server connections leased to clients there now
+     * ({@code in_flight}), transactions ended there, then the statements sent there per routing
+     * reason, one column each (the {@link RouteReason} names in lower case).
+     */
+    static View routing(List<NodeCounters> nodes) {
+        List<View.Field> fields = new ArrayList<>(List.of(text("node"), int8("in_flight"), int8("transactions")));
+        for (RouteReason r : RouteReason.values()) {
+            fields.add(int8(r.name().toLowerCase(Locale.ROOT)));
+        }
+        List<List<Object>> rows = new ArrayList<>();
+        for (NodeCounters n : nodes) {
+            List<Object> row = new ArrayList<>(List.of(n.node(), (long) n.outstanding(), n.transactions()));
+            for (RouteReason r : RouteReason.values()) {
+                row.add(n.queries(r));
+            }
+            rows.add(row);
+        }
+        return new View(fields, rows);
     }
 
     /** The effective configuration as key/value rows; the users file's secrets are never shown. */

@@ -46,7 +46,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final String API = "/api/v1/";
     /** The API's GET endpoints, after {@link #API}. */
     static final List<String> API_VIEWS = List.of("pools", "clients", "servers", "stats", "databases", "config",
-            "nodes");
+            "nodes", "routing");
     /** The API's POST endpoints, after {@link #API}. */
     static final List<String> API_ACTIONS = List.of("pause", "resume");
     /** The Prometheus text format that {@link RelayMetrics#scrape()} writes. */
@@ -151,6 +151,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             case "databases" -> rendered(home, api.databases(home));
             case "config" -> home.newSucceededFuture(array(api.config()));
             case "nodes" -> home.newSucceededFuture(array(api.nodes()));
+            case "routing" -> home.newSucceededFuture(array(api.routing()));
             case "pause" -> pause(home, database(parameters));
             default -> {
                 String database = database(parameters);

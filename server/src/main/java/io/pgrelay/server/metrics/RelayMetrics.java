@@ -13,6 +13,9 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgrelay.pool.Pool;
+import io.pgrelay.router.policy.RouteReason;
+import io.pgrelay.router.stats.NodeCounters;
+import io.pgrelay.router.stats.RoutingCounters;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientState;
 import java.util.Collection;
@@ -45,6 +48,10 @@ public final class RelayMetrics implements AutoCloseable {
     public static final String SERVER_CONNECTIONS = PREFIX + "server.connections";
     /** Failed client logins; Prometheus adds {@code _total}. */
     public static final String AUTH_FAILURES = PREFIX + "auth.failures";
+    /** Statements sent to a node, by node and routing reason. */
+    public static final String QUERIES = PREFIX + "queries";
+    /** Transactions ended on a node (transaction pooling). */
+    public static final String TRANSACTIONS = PREFIX + "transactions";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
@@ -106,6 +113,26 @@ public final class RelayMetrics implements AutoCloseable {
         FunctionCounter.builder(AUTH_FAILURES, this, m -> m.authFailureSource.getAsLong())
                 .description("Client logins that failed authentication")
                 .register(registry);
+    }
+
+    /**
+     * Registers {@value #QUERIES}{@code {node,reason}} and {@value #TRANSACTIONS}{@code {node}} for
+     * every node {@code counters} knows, now or later; read from the counters when scraped.
+     */
+    public void routing(RoutingCounters counters) {
+        // The registry holds each counter's object weakly; RoutingCounters keeps every NodeCounters for good.
+        counters.forEachNode(n -> {
+            for (RouteReason r : RouteReason.values()) {
+                FunctionCounter.builder(QUERIES, n, c -> c.queries(r))
+                        .description("Statements sent to a node, by routing reason")
+                        .tag("node", n.node()).tag("reason", r.name().toLowerCase(Locale.ROOT))
+                        .register(registry);
+            }
+            FunctionCounter.builder(TRANSACTIONS, n, NodeCounters::transactions)
+                    .description("Transactions ended on a node")
+                    .tag("node", n.node())
+                    .register(registry);
+        });
     }
 
     /** All meters in the Prometheus text exposition format, version 0.0.4. */

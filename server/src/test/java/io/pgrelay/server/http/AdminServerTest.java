@@ -150,8 +150,16 @@ class AdminServerTest {
     void theApiAnswersJsonArraysOfSnakeCaseObjects() throws Exception {
         PgRelayConfig config = ConfigLoader.load(Optional.empty(), Map.of(), Map.of("primary", "127.0.0.1:5432",
                 "replicas", "127.0.0.1:5433", "admin.token", TOKEN));
-        startWithApi(Optional.of(TOKEN), TestServices.of(config));
+        SessionServices services = TestServices.of(config);
+        startWithApi(Optional.of(TOKEN), services);
         String bearer = "Bearer " + TOKEN;
+
+        services.router().counters().of("replica1").query(io.pgrelay.router.policy.RouteReason.REPLICA_READ);
+        services.router().counters().of("replica1").transaction();
+        HttpResponse<String> routing = send("GET", "/api/v1/routing", bearer);
+        assertEquals(200, routing.statusCode(), routing::body);
+        assertTrue(routing.body().startsWith("[{\"node\":\"replica1\",\"in_flight\":0,\"transactions\":1,"
+                + "\"replica_read\":1,\"classified_primary\":0,"), routing.body());
 
         HttpResponse<String> nodes = send("GET", "/api/v1/nodes", bearer);
         assertEquals(200, nodes.statusCode(), nodes::body);
@@ -211,7 +219,7 @@ class AdminServerTest {
         assertEquals(405, send("POST", "/api/v1/pools", null).statusCode());
         HttpResponse<String> unknown = send("GET", "/api/v1/reload", null);
         assertEquals(404, unknown.statusCode());
-        assertTrue(unknown.body().contains("GET /api/v1/{pools,clients,servers,stats,databases,config,nodes}"),
+        assertTrue(unknown.body().contains("GET /api/v1/{pools,clients,servers,stats,databases,config,nodes,routing}"),
                 unknown.body());
     }
 }

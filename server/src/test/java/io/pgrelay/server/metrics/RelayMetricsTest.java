@@ -2,6 +2,8 @@ package io.pgrelay.server.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgrelay.router.policy.RouteReason;
+import io.pgrelay.router.stats.RoutingCounters;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -24,6 +26,26 @@ class RelayMetricsTest {
             }
             assertTrue(text.contains("# TYPE pgrelay_auth_failures_total counter\n"), text);
             assertTrue(text.contains("pgrelay_auth_failures_total 3.0\n"), text);
+        }
+    }
+
+    @Test
+    void routingCountersArePerNodeAndReasonIncludingNodesSeenLater() {
+        RoutingCounters counters = new RoutingCounters();
+        counters.of("primary").query(RouteReason.CLASSIFIED_PRIMARY);
+        try (RelayMetrics metrics = new RelayMetrics()) {
+            metrics.routing(counters);
+            counters.of("replica1").query(RouteReason.REPLICA_READ);
+            counters.of("replica1").query(RouteReason.REPLICA_READ);
+            counters.of("replica1").transaction();
+
+            String text = metrics.scrape();
+
+            assertTrue(text.contains("# TYPE pgrelay_queries_total counter\n"), text);
+            assertTrue(text.contains("pgrelay_queries_total{node=\"primary\",reason=\"classified_primary\"} 1.0\n"), text);
+            assertTrue(text.contains("pgrelay_queries_total{node=\"replica1\",reason=\"replica_read\"} 2.0\n"), text);
+            assertTrue(text.contains("pgrelay_transactions_total{node=\"replica1\"} 1.0\n"), text);
+            assertTrue(text.contains("pgrelay_transactions_total{node=\"primary\"} 0.0\n"), text);
         }
     }
 }
