@@ -52,11 +52,12 @@ import org.slf4j.LoggerFactory;
  * each server it gets up to date (see {@link SessionSettings}, {@link PendingResponses}).
  *
  * <p>Read/write splitting, in transaction pooling only: when the client needs a server, the
- * statements it has sent are classified and routed ({@link #routeHeld()}). A replica gets them
- * only if they are all replica-safe and end a request (Sync or Query), and while it answers them
- * nothing more is sent to it: later work is routed afresh, so a write never reaches a standby.
- * An explicit transaction starts with BEGIN, which runs on the primary, and keeps that server
- * until ReadyForQuery {@code I}.
+ * {@link RequestRouter} routes the messages it has sent ({@link #routeHeld()}). A replica gets
+ * them only if they are all replica-safe and end a request (Sync or Query), and while it answers
+ * them nothing more is sent to it: later work is routed afresh, so a write never reaches a standby.
+ * A BEGIN sent alone is answered by pgrelay and sent first to the node the transaction's first
+ * statement picks (a replica for a READ ONLY transaction), which the client keeps until
+ * ReadyForQuery {@code I}.
  */
 public final class ClientSession extends ClientHandler
         implements MessageFramer.Sink, ServerListener, CancelRegistry.Cancellable {
@@ -872,7 +873,11 @@ public final class ClientSession extends ClientHandler
     }
 
     private boolean idleBetweenTransactions() {
-        return server == null || (!server.busy() && server.transactionStatus() == TransactionStatus.IDLE);
+        if (server == null) {
+            // A BEGIN pgrelay answered: the client is in a transaction that has not reached a server yet.
+            return routing == null || !routing.inTransaction();
+        }
+        return !server.busy() && server.transactionStatus() == TransactionStatus.IDLE;
     }
 
     @Override
