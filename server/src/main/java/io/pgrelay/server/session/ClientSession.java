@@ -286,7 +286,9 @@ public final class ClientSession extends ClientHandler
         }
         switch (outcome) {
             case ROUTED -> {
-                log.debug("client {}: {} on {}", channel.remoteAddress(), requests.reason(), requests.node().name());
+                if (log.isDebugEnabled()) {
+                    log.debug("client {}: {} on {}", channel.remoteAddress(), requests.reason(), requests.node().name());
+                }
                 onReplica = requests.replica();
                 return poolFor(requests.node());
             }

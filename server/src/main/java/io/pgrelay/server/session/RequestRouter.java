@@ -194,18 +194,22 @@ final class RequestRouter {
     }
 
     /**
-     * False when the text cannot start with BEGIN, START, SET or SHOW: spares the common Query a
-     * second classification.
+     * False when the text cannot start with BEGIN, START, SET or SHOW (or a comment): spares the
+     * common Query, a SELECT say, a second classification.
      */
     private static boolean mayAnswer(ByteBuf buf, int from, int to) {
-        for (int k = from; k < to; k++) {
-            byte b = buf.getByte(k);
-            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
-                int c = b | 0x20;
-                return c == 'b' || c == 's' || b == '/' || b == '-';
-            }
+        int k = from;
+        while (k < to && Character.isWhitespace(buf.getByte(k))) {
+            k++;
         }
-        return false;
+        if (to - k < 3) {
+            return false;
+        }
+        int a = buf.getByte(k) | 0x20;
+        int b = buf.getByte(k + 1) | 0x20;
+        int c = buf.getByte(k + 2) | 0x20;
+        return a == '/' || a == '-' || (a == 'b' && b == 'e')
+                || (a == 's' && (b == 't' || b == 'h' || (b == 'e' && c == 't')));
     }
 
     /**

@@ -205,6 +205,20 @@ class RequestRouterTest {
     }
 
     @Test
+    void aBeginAfterACommentOrBlanksIsAnsweredToo() {
+        assertEquals(Outcome.ANSWERED, read(query("/* app: report */\n  begin read only;")));
+        assertEquals(Outcome.ROUTED, read(query("SELECT 1")));
+        assertEquals("replica1 READ_ONLY_TRANSACTION", where());
+    }
+
+    @Test
+    void aHintOnTheBeginLeavesItToTheServer() {
+        assertEquals(Outcome.ROUTED, read(query("/* pgrelay: primary */ BEGIN READ ONLY")));
+        assertEquals("primary CLASSIFIED_PRIMARY", where());
+        assertTrue(replies.isEmpty());
+    }
+
+    @Test
     void startTransactionWithIsolationAndReadOnlyRunsOnAReplica() {
         assertEquals(Outcome.ANSWERED, read(query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")));
         assertEquals(new BackendMessage.CommandComplete("START TRANSACTION"), replies.getFirst());
