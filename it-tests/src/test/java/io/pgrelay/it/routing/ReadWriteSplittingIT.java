@@ -225,6 +225,16 @@ class ReadWriteSplittingIT {
             assertEquals(replicaPort, port(st));
             c.commit();
         }
+        try (Connection c = h.connect(); Statement st = c.createStatement()) {
+            st.execute("BEGIN READ ONLY");
+            assertEquals(replicaPort, port(st), "BEGIN READ ONLY alone through the extended protocol");
+            st.execute("COMMIT");
+            st.executeUpdate("INSERT INTO rw VALUES (500000, 'jdbc')");
+            try (ResultSet rs = st.executeQuery("SHOW pgrelay.last_write_lsn")) {
+                assertTrue(rs.next());
+                assertTrue(rs.getString(1).matches("[0-9A-F]+/[0-9A-F]+"), rs.getString(1));
+            }
+        }
         Properties options = new Properties();
         options.setProperty("options", "-c default_transaction_read_only=on");
         try (Connection c = h.connect("app", RelayHarness.APP_PASSWORD, "app", options);

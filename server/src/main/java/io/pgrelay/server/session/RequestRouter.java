@@ -167,6 +167,9 @@ final class RequestRouter {
         ByteBuf all = view(held);
         try {
             int i = all.readerIndex();
+            if (all.readableBytes() >= 5 && all.getByte(i) == 'P') {
+                return answerBatch(all, i, alloc);
+            }
             if (all.readableBytes() < 5 || all.getByte(i) != 'Q') {
                 return 0;
             }
@@ -191,6 +194,46 @@ final class RequestRouter {
                 all.release();
             }
         }
+    }
+
+    /**
+     * The extended-protocol form of what {@link #answerHead} answers: a {@link SimpleBatch} of a
+     * BEGIN / START TRANSACTION or of SHOW pgrelay.last_write_lsn (the JDBC driver's
+     * {@code execute("BEGIN READ ONLY")}, {@code executeQuery("SHOW pgrelay.last_write_lsn")}).
+     */
+    private int answerBatch(ByteBuf all, int i, ByteBufAllocator alloc) {
+        SimpleBatch batch = SimpleBatch.at(all, i);
+        if (batch == null || !mayAnswer(all, batch.textFrom(), batch.textFrom() + batch.textLength())) {
+            return 0;
+        }
+        ClassifiedQuery q = SqlText.classify(router.classifier(), all, batch.textFrom(), batch.textLength());
+        if (q.analysis().statements().size() == 1 && transactionStart(q)) {
+            ByteBuf query = alloc.buffer(batch.textLength() + 6);
+            query.writeByte('Q').writeInt(batch.textLength() + 5);
+            all.getBytes(batch.textFrom(), query, batch.textLength());
+            query.writeByte(0);
+            preamble.add(query);
+            reply.accept(BackendMessage.ParseComplete.INSTANCE);
+            reply.accept(BackendMessage.BindComplete.INSTANCE);
+            if (batch.describe()) {
+                reply.accept(BackendMessage.NoData.INSTANCE);
+            }
+            startTransaction(q.analysis(), true);
+            return batch.length();
+        }
+        if (showsLastWriteLsn(q.analysis(), all, batch.textFrom())) {
+            if (!lastWriteLsnKnown()) {
+                return -1;
+            }
+            reply.accept(BackendMessage.ParseComplete.INSTANCE);
+            reply.accept(BackendMessage.BindComplete.INSTANCE);
+            List<BackendMessage> rows = lastWriteLsnRows();
+            // Without a Describe the client gets no RowDescription.
+            rows.subList(batch.describe() ? 0 : 1, rows.size()).forEach(reply);
+            replyReadyForQuery();
+            return batch.length();
+        }
+        return 0;
     }
 
     /**
@@ -273,6 +316,19 @@ final class RequestRouter {
 
     /** Answers SHOW pgrelay.last_write_lsn once the position is known; false if it must wait. */
     private boolean answerLastWriteLsn() {
+        if (!lastWriteLsnKnown()) {
+            return false;
+        }
+        lastWriteLsnRows().forEach(reply);
+        replyReadyForQuery();
+        return true;
+    }
+
+    /**
+     * True once the monitor has sampled the primary after the client's last write, or after
+     * {@link #LSN_WAIT_NANOS} of asking (then the latest sample is the answer).
+     */
+    private boolean lastWriteLsnKnown() {
         FailoverTopologyView topology = router.view();
         if (!routing.lastWriteLsnKnown(topology)) {
             long now = System.nanoTime();
@@ -285,10 +341,12 @@ final class RequestRouter {
             }
         }
         lsnWaitSince = 0;
-        lastWriteLsnRows().forEach(reply);
+        return true;
+    }
+
+    private void replyReadyForQuery() {
         reply.accept(new BackendMessage.ReadyForQuery(routing.inTransaction() ? TransactionStatus.IN_TRANSACTION
                 : TransactionStatus.IDLE));
-        return true;
     }
 
     /** The result of SHOW pgrelay.last_write_lsn, up to its CommandComplete; NULL when the client has not written. */
@@ -357,6 +415,79 @@ final class RequestRouter {
                 b.skipBytes(n);
                 n = 0;
             }
+        }
+    }
+
+    /**
+     * Parse (unnamed), Bind (unnamed portal of the unnamed statement, no parameters, text results),
+     * an optional Describe of that portal, Execute and Sync, whole, at the start of the held bytes.
+     *
+     * @param textFrom   where the statement text starts
+     * @param textLength its length in bytes
+     * @param describe   the batch describes the portal
+     * @param length     the length of the whole batch
+     */
+    record SimpleBatch(int textFrom, int textLength, boolean describe, int length) {
+        static SimpleBatch at(ByteBuf all, int start) {
+            int end = all.writerIndex();
+            int p = frame(all, start, end, 'P');
+            if (p < 0 || all.getByte(start + 5) != 0) {
+                return null;
+            }
+            int from = ExtendedQuery.queryStart(all, start, p);
+            int to = ExtendedQuery.queryEnd(all, start, p);
+            int b = start + p;
+            int bLength = frame(all, b, end, 'B');
+            if (bLength < 0 || !bindsPlainly(all, b, b + bLength)) {
+                return null;
+            }
+            int k = b + bLength;
+            int d = frame(all, k, end, 'D');
+            boolean describe = d == 7 && all.getByte(k + 5) == 'P' && all.getByte(k + 6) == 0;
+            if (d >= 0 && !describe) {
+                return null;
+            }
+            k += describe ? d : 0;
+            int e = frame(all, k, end, 'E');
+            if (e != 10 || all.getByte(k + 5) != 0) {
+                return null;
+            }
+            k += e;
+            int sync = frame(all, k, end, 'S');
+            return sync == 4 + 1 ? new SimpleBatch(from, to - from, describe, k + sync - start) : null;
+        }
+
+        /** The length of the whole message of {@code type} at {@code i}, or -1. */
+        private static int frame(ByteBuf all, int i, int end, char type) {
+            if (end - i < 5 || all.getByte(i) != type) {
+                return -1;
+            }
+            int length = all.getInt(i + 1) + 1;
+            return length >= 5 && end - i >= length ? length : -1;
+        }
+
+        /** Unnamed portal and statement, no parameters, every result column in text. */
+        private static boolean bindsPlainly(ByteBuf all, int i, int end) {
+            int k = i + 5;
+            if (end - k < 8 || all.getByte(k) != 0 || all.getByte(k + 1) != 0) {
+                return false;
+            }
+            k += 2;
+            int formats = all.getShort(k);
+            k += 2 + 2 * Math.max(formats, 0);
+            if (formats < 0 || k + 4 > end || all.getShort(k) != 0) {
+                return false;
+            }
+            k += 2;
+            int results = all.getShort(k);
+            k += 2;
+            for (int r = 0; r < results; r++) {
+                if (k + 2 > end || all.getShort(k) != 0) {
+                    return false;
+                }
+                k += 2;
+            }
+            return k == end;
         }
     }
 

@@ -84,6 +84,10 @@ class RequestRouterTest {
         return message('B', new byte[] {0, 0, 0, 0, 0, 0, 0, 0});
     }
 
+    private static byte[] describePortal() {
+        return message('D', new byte[] {'P', 0});
+    }
+
     private static byte[] execute() {
         return message('E', new byte[] {0, 0, 0, 0, 0});
     }
@@ -273,6 +277,44 @@ class RequestRouterTest {
         assertEquals("replica1 READ_ONLY_TRANSACTION", where());
         assertTrue(replies.isEmpty(), "the server answers the batched BEGIN itself");
         assertNull(requests.pollPreamble());
+    }
+
+    @Test
+    void anExtendedQueryBeginAloneIsAnsweredByPgrelayAndSentAsAQuery() {
+        // The JDBC driver's execute("BEGIN READ ONLY") in autocommit mode.
+        assertEquals(Outcome.ANSWERED, read(concat(parse("BEGIN READ ONLY"), bind(), describePortal(), execute(),
+                sync())));
+        assertEquals(List.of(BackendMessage.ParseComplete.INSTANCE, BackendMessage.BindComplete.INSTANCE,
+                BackendMessage.NoData.INSTANCE, new BackendMessage.CommandComplete("BEGIN"),
+                new BackendMessage.ReadyForQuery(TransactionStatus.IN_TRANSACTION)), replies);
+        assertEquals(Outcome.ROUTED, read(concat(parse("SELECT 1"), bind(), describePortal(), execute(), sync())));
+        assertEquals("replica1 READ_ONLY_TRANSACTION", where());
+        ByteBuf kept = requests.pollPreamble();
+        try {
+            assertEquals(Unpooled.wrappedBuffer(query("BEGIN READ ONLY")), kept);
+        } finally {
+            kept.release();
+        }
+    }
+
+    @Test
+    void anExtendedQueryWithParametersOrBinaryResultsIsLeftToTheServer() {
+        byte[] withParameter = message('B', new byte[] {0, 0, 0, 0, 0, 1, 0, 0, 0, 1, '1', 0, 0});
+        assertEquals(Outcome.ROUTED, read(concat(parse("SHOW pgrelay.last_write_lsn"), withParameter, execute(), sync())));
+        sent();
+        byte[] binary = message('B', new byte[] {0, 0, 0, 0, 0, 0, 0, 1, 0, 1});
+        assertEquals(Outcome.ROUTED, read(concat(parse("SHOW pgrelay.last_write_lsn"), binary, execute(), sync())));
+        assertTrue(replies.isEmpty());
+    }
+
+    @Test
+    void showLastWriteLsnThroughTheExtendedProtocol() {
+        assertEquals(Outcome.ANSWERED, read(concat(parse("SHOW pgrelay.last_write_lsn"), bind(), describePortal(),
+                execute(), sync())));
+        assertEquals(List.of(BackendMessage.ParseComplete.INSTANCE, BackendMessage.BindComplete.INSTANCE,
+                new BackendMessage.RowDescription(List.of(BackendMessage.Column.text("pgrelay.last_write_lsn"))),
+                new BackendMessage.DataRow(java.util.Collections.singletonList(null)),
+                new BackendMessage.CommandComplete("SHOW"), BackendMessage.ReadyForQuery.IDLE), replies);
     }
 
     @Test

@@ -128,6 +128,26 @@ public sealed interface BackendMessage {
         }
     }
 
+    /** BindComplete. */
+    enum BindComplete implements BackendMessage {
+        INSTANCE;
+
+        @Override
+        public void encode(ByteBuf out) {
+            out.writeByte('2').writeInt(4);
+        }
+    }
+
+    /** NoData: the described portal or statement returns no rows. */
+    enum NoData implements BackendMessage {
+        INSTANCE;
+
+        @Override
+        public void encode(ByteBuf out) {
+            out.writeByte('n').writeInt(4);
+        }
+    }
+
     /** CloseComplete. */
     enum CloseComplete implements BackendMessage {
         INSTANCE;
