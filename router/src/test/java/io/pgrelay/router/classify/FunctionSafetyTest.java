@@ -76,6 +76,38 @@ class FunctionSafetyTest {
     }
 
     @Test
+    void configuredNamesFoldAsPostgresqlFoldsIdentifiers() {
+        FunctionSafety safety = FunctionSafety.of(List.of(
+                new CatalogFunction("app", "Report", List.of(), 'v'),
+                new CatalogFunction("app", "report", List.of(), 'v'),
+                new CatalogFunction("app", "q\"uote", List.of(), 'v')),
+                List.of("app.\"Report\"", "APP.\"q\"\"uote\""), List.of());
+        assertNull(safety.check("app.Report"), "the quoted name keeps its case");
+        assertEquals(Reason.UNSAFE_FUNCTION, safety.check("app.report"), "an unquoted call folds to another function");
+        assertNull(safety.check("app.q\"uote"), "a doubled quote is one quote");
+    }
+
+    @Test
+    void aQualifiedWriteEntryAlsoCatchesUnqualifiedCalls() {
+        FunctionSafety safety = FunctionSafety.of(List.of(new CatalogFunction("app", "bump", List.of(), 's')),
+                List.of(), List.of("App.Bump"));
+        assertEquals(Reason.UNSAFE_FUNCTION, safety.check("app.bump"));
+        assertEquals(Reason.UNSAFE_FUNCTION, safety.check("bump"), "the search_path may resolve bump to app.bump");
+        assertEquals(Reason.UNKNOWN_FUNCTION, safety.check("other.bump"),
+                "another schema's bump is not the listed one: not in the catalog, so unknown rather than denied");
+    }
+
+    @Test
+    void sameRulesComparesCatalogAndLists() {
+        List<CatalogFunction> rows = List.of(new CatalogFunction("app", "f", List.of(), 's'));
+        FunctionSafety a = FunctionSafety.of(rows, List.of("x"), List.of("y"));
+        assertTrue(a.sameRules(FunctionSafety.of(List.copyOf(rows), List.of("X"), List.of("y"))));
+        assertFalse(a.sameRules(FunctionSafety.of(List.of(new CatalogFunction("app", "f", List.of(), 'v')),
+                List.of("x"), List.of("y"))), "a changed volatility");
+        assertFalse(a.sameRules(FunctionSafety.of(rows, List.of("x"), List.of())), "a changed list");
+    }
+
+    @Test
     void aCatalogRowMustHaveAKnownVolatility() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new CatalogFunction("app", "f", List.of(), 'x'));
