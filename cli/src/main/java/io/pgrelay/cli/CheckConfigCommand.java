@@ -3,6 +3,7 @@ package io.pgrelay.cli;
 import io.pgrelay.conf.ConfigException;
 import io.pgrelay.conf.ConfigLoader;
 import io.pgrelay.conf.PgRelayConfig;
+import io.pgrelay.conf.RoutingConfig;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -27,6 +28,11 @@ final class CheckConfigCommand implements Callable<Integer> {
                     + " size " + config.pool().size() + ", " + config.nodes().size() + " node(s):");
             config.nodes().forEach(n -> System.out.println("    " + n.name() + " " + n.role().name().toLowerCase()
                     + " " + n.address()));
+            RoutingConfig r = config.routing();
+            System.out.println("  routing consistency " + r.consistency().name().toLowerCase() + " ("
+                    + (r.databaseConsistency().size() + r.userConsistency().size()) + " per database or user), "
+                    + r.readOnlyFunctions().size() + " read-only and " + r.writeFunctions().size()
+                    + " write function name(s), on_no_replica " + r.onNoReplica().name().toLowerCase());
             return 0;
         } catch (ConfigException e) {
             System.err.println(file + ": invalid configuration");

@@ -1,5 +1,8 @@
 package io.pgrelay.cli;
 
+import io.pgrelay.conf.ConfigException;
+import io.pgrelay.conf.ConfigLoader;
+import io.pgrelay.conf.RoutingConfig;
 import io.pgrelay.router.classify.Classification;
 import io.pgrelay.router.classify.FunctionSafety;
 import io.pgrelay.router.classify.JSqlParserRefiner;
@@ -9,9 +12,12 @@ import io.pgrelay.router.sql.SqlAnalysis;
 import io.pgrelay.router.sql.SqlLexer;
 import io.pgrelay.server.http.Json;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,7 +31,8 @@ import picocli.CommandLine.Spec;
 /** {@code pgrelay classify "SQL"}: where the router would send a statement, and why. */
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = "Show the routing decision for a SQL text (REPLICA or PRIMARY), its reason and fingerprint. "
-                + "Functions are judged by the built-in lists and the ones given here; no catalog is read.")
+                + "Functions are judged by the built-in lists, the ones given here and those of --config; no catalog is "
+                + "read.")
 final class ClassifyCommand implements Callable<Integer> {
     @Parameters(paramLabel = "SQL", description = "the statement text, as a client would send it")
     String sql;
@@ -39,12 +46,31 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--deny-function", paramLabel = "NAME", description = "treat this function as writing (repeatable)")
     List<String> deny = new ArrayList<>();
 
+    @Option(names = "--config", paramLabel = "FILE", description = "also apply the configuration's "
+            + "routing.read_only_functions and routing.write_functions (with PGRELAY_* overrides)")
+    Path config;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
-        FunctionSafety functions = FunctionSafety.of(List.of(), allow, deny);
+        List<String> readOnly = new ArrayList<>(allow);
+        List<String> write = new ArrayList<>(deny);
+        if (config != null) {
+            try {
+                RoutingConfig routing = ConfigLoader.load(Optional.of(config), System.getenv(), Map.of()).routing();
+                readOnly.addAll(routing.readOnlyFunctions());
+                write.addAll(routing.writeFunctions());
+            } catch (ConfigException e) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println(config + ": invalid configuration");
+                e.problems().forEach(p -> err.println("  - " + p));
+                err.flush();
+                return PgRelayCli.EXIT_CONFIG;
+            }
+        }
+        FunctionSafety functions = FunctionSafety.of(List.of(), readOnly, write);
         SqlAnalysis analysis = SqlLexer.analyze(sql);
         Classification lexer = new StatementClassifier(functions).classify(analysis);
         Classification verdict = lexer;

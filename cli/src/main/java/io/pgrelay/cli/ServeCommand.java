@@ -43,7 +43,8 @@ final class ServeCommand implements Callable<Integer> {
     String poolMode;
 
     @Option(names = "--consistency", paramLabel = "MODE", description = "read/write splitting in transaction pooling: "
-            + "session (read-your-writes, default), eventual or primary")
+            + "session (read-your-writes, default), eventual or primary; databases[].consistency and "
+            + "users[].consistency of the file still win")
     String consistency;
 
     @Option(names = "--pool-size", paramLabel = "N", description = "server connections per pool")

@@ -3,9 +3,13 @@ package io.pgrelay.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class ClassifyCommandTest {
@@ -41,6 +45,22 @@ class ClassifyCommandTest {
                 classify("--allow-function", "app.*", "SELECT app.f()").out().split("\n")[0]);
         Run set = classify("SET search_path TO app");
         assertTrue(set.out().contains("session effect SetParameter[name=search_path, value=app]"), set.out());
+    }
+
+    @Test
+    void theConfigurationsFunctionListsApply(@TempDir Path dir) throws IOException {
+        Path config = Files.writeString(dir.resolve("pgrelay.yaml"), """
+                primary: 127.0.0.1:5432
+                routing:
+                  read_only_function_list: 'app.report_*'
+                  write_functions: [Lower]
+                """);
+        assertEquals("REPLICA READ_ONLY_SELECT",
+                classify("--config", config.toString(), "SELECT app.report_daily()").out().split("\n")[0]);
+        assertEquals("PRIMARY UNSAFE_FUNCTION (lower)",
+                classify("--config", config.toString(), "SELECT LOWER('A')").out().split("\n")[0]);
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "primary: 127.0.0.1:5432\nrouting:\n  on_no_replica: x\n");
+        assertEquals(PgRelayCli.EXIT_CONFIG, classify("--config", bad.toString(), "SELECT 1").exit());
     }
 
     @Test

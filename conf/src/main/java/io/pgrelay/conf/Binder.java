@@ -127,11 +127,7 @@ final class Binder {
                         HooksConfig.NODE_DOWN_PLACEHOLDERS),
                 duration(Keys.HOOKS_TIMEOUT, raw.values.get(Keys.HOOKS_TIMEOUT), DEFAULT_HOOKS_TIMEOUT));
         List<String> adminUsers = adminUsers(raw.adminUsers);
-        RoutingConfig routing = new RoutingConfig(
-                choice(Keys.ROUTING_CONSISTENCY, raw.values.get(Keys.ROUTING_CONSISTENCY), RoutingConfig.Consistency.class,
-                        RoutingConfig.Consistency.SESSION),
-                size(Keys.ROUTING_MAX_REPLICA_LAG, raw.values.get(Keys.ROUTING_MAX_REPLICA_LAG), 0, 0, MAX_MAX_LAG,
-                        "0 (no limit) to 1024GB", "16MB"));
+        RoutingConfig routing = routing(raw);
         if (problems.size() > before) {
             return null;
         }
@@ -168,6 +164,43 @@ final class Binder {
             overrides.add(new PoolOverride(n, poolMode, poolSize, maxConnections));
         }
         return overrides;
+    }
+
+    // ---- routing
+
+    private RoutingConfig routing(RawConfig raw) {
+        return new RoutingConfig(
+                choice(Keys.ROUTING_CONSISTENCY, raw.values.get(Keys.ROUTING_CONSISTENCY), RoutingConfig.Consistency.class,
+                        RoutingConfig.Consistency.SESSION),
+                size(Keys.ROUTING_MAX_REPLICA_LAG, raw.values.get(Keys.ROUTING_MAX_REPLICA_LAG), 0, 0, MAX_MAX_LAG,
+                        "0 (no limit) to 1024GB", "16MB"),
+                durationOrZero(Keys.ROUTING_MAX_REPLICA_LAG_TIME, raw.values.get(Keys.ROUTING_MAX_REPLICA_LAG_TIME),
+                        Duration.ZERO, "0 for no limit"),
+                choice(Keys.ROUTING_ON_NO_REPLICA, raw.values.get(Keys.ROUTING_ON_NO_REPLICA),
+                        RoutingConfig.OnNoReplica.class, RoutingConfig.OnNoReplica.PRIMARY),
+                FunctionLists.bind(raw, Keys.ROUTING_READ_ONLY_FUNCTIONS, Keys.ROUTING_READ_ONLY_FUNCTION_LIST, problems),
+                FunctionLists.bind(raw, Keys.ROUTING_WRITE_FUNCTIONS, Keys.ROUTING_WRITE_FUNCTION_LIST, problems),
+                durationOrZero(Keys.ROUTING_FUNCTION_REFRESH_PERIOD, raw.values.get(Keys.ROUTING_FUNCTION_REFRESH_PERIOD),
+                        RoutingConfig.DEFAULT_FUNCTION_REFRESH_PERIOD, "0 reads pg_proc only at start"),
+                consistencies(raw.databases),
+                consistencies(raw.users));
+    }
+
+    /**
+     * {@code consistency} of the {@code databases} or {@code users} entries by name; entries without
+     * a valid name are reported by {@link #overrides}.
+     */
+    private Map<String, RoutingConfig.Consistency> consistencies(List<RawItem> items) {
+        Map<String, RoutingConfig.Consistency> byName = new HashMap<>();
+        for (RawItem item : items == null ? List.<RawItem>of() : items) {
+            Raw name = item.fields().get("name");
+            Raw value = item.fields().get("consistency");
+            if (value != null && name != null && name.text() != null && !name.text().isBlank()) {
+                byName.putIfAbsent(name.text().strip(), choice(item.path() + ".consistency", value,
+                        RoutingConfig.Consistency.class, RoutingConfig.Consistency.SESSION));
+            }
+        }
+        return byName;
     }
 
     // ---- health checks and failover
@@ -628,6 +661,20 @@ final class Binder {
             return defaultValue;
         }
         return duration;
+    }
+
+    /** A duration where 0 (with or without a unit) is also allowed, meaning what {@code zeroMeans} says. */
+    private Duration durationOrZero(String key, Raw value, Duration defaultValue, String zeroMeans) {
+        if (value != null && value.text() != null && value.text().strip().matches("0+\\s*(ms|s|m|min|h)?")) {
+            return Duration.ZERO;
+        }
+        int before = problems.size();
+        Duration d = duration(key, value, defaultValue);
+        if (problems.size() > before) {
+            problems.set(problems.size() - 1,
+                    problems.getLast().replace("greater than 0 and at most", "0 (" + zeroMeans + ") or at most"));
+        }
+        return d;
     }
 
     private int size(String key, Raw value) {

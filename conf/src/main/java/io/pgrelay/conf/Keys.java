@@ -59,9 +59,22 @@ final class Keys {
     static final String ADMIN_USERS = "admin.users";
     static final String ROUTING_CONSISTENCY = "routing.consistency";
     static final String ROUTING_MAX_REPLICA_LAG = "routing.max_replica_lag";
+    static final String ROUTING_MAX_REPLICA_LAG_TIME = "routing.max_replica_lag_time";
+    static final String ROUTING_ON_NO_REPLICA = "routing.on_no_replica";
+    static final String ROUTING_READ_ONLY_FUNCTIONS = "routing.read_only_functions";
+    static final String ROUTING_WRITE_FUNCTIONS = "routing.write_functions";
+    /** pgpool's name for {@link #ROUTING_READ_ONLY_FUNCTIONS}. */
+    static final String ROUTING_READ_ONLY_FUNCTION_LIST = "routing.read_only_function_list";
+    /** pgpool's name for {@link #ROUTING_WRITE_FUNCTIONS}. */
+    static final String ROUTING_WRITE_FUNCTION_LIST = "routing.write_function_list";
+    static final String ROUTING_FUNCTION_REFRESH_PERIOD = "routing.function_refresh_period";
+    /** Routing keys whose value is a list of function names: a YAML list or one comma-separated string. */
+    static final List<String> FUNCTION_LIST_KEYS = List.of(ROUTING_READ_ONLY_FUNCTIONS, ROUTING_WRITE_FUNCTIONS,
+            ROUTING_READ_ONLY_FUNCTION_LIST, ROUTING_WRITE_FUNCTION_LIST);
 
-    static final List<String> DATABASE_FIELDS = List.of("name", "pool_mode", "pool_size", "max_db_connections");
-    static final List<String> USER_FIELDS = List.of("name", "pool_mode", "max_user_connections");
+    static final List<String> DATABASE_FIELDS = List.of("name", "pool_mode", "pool_size", "max_db_connections",
+            "consistency");
+    static final List<String> USER_FIELDS = List.of("name", "pool_mode", "max_user_connections", "consistency");
     static final List<String> NODE_FIELDS = List.of("name", "host", "port", "role", "weight", "priority");
     static final List<String> RULE_FIELDS = List.of("address", "database", "user", "method");
     static final List<String> AUTH_FIELDS = List.of("users_file", "rules");
@@ -85,7 +98,9 @@ final class Keys {
             HEALTH_CHECK_MAX_RETRIES, HEALTH_CHECK_LSN_PERIOD, MONITOR_USER, MONITOR_PASSWORD, MONITOR_DATABASE,
             FAILOVER_ENABLED, FAILOVER_GRACE_PERIOD, FAILOVER_MAX_LAG, FAILOVER_FOLLOW_PRIMARY,
             FAILOVER_WAIT_TIMEOUT, HOOKS_ON_FAILOVER, HOOKS_ON_NODE_DOWN, HOOKS_TIMEOUT, LOG_LEVEL, LOG_FORMAT,
-            ADMIN_LISTEN, ADMIN_TOKEN, ADMIN_USERS, ROUTING_CONSISTENCY, ROUTING_MAX_REPLICA_LAG);
+            ADMIN_LISTEN, ADMIN_TOKEN, ADMIN_USERS, ROUTING_CONSISTENCY, ROUTING_MAX_REPLICA_LAG,
+            ROUTING_MAX_REPLICA_LAG_TIME, ROUTING_ON_NO_REPLICA, ROUTING_READ_ONLY_FUNCTIONS, ROUTING_WRITE_FUNCTIONS,
+            ROUTING_READ_ONLY_FUNCTION_LIST, ROUTING_WRITE_FUNCTION_LIST, ROUTING_FUNCTION_REFRESH_PERIOD);
 
     /** Every key of the YAML file; list elements are written {@code nodes[].host}. */
     static final List<String> ALL = all();
@@ -122,7 +137,9 @@ final class Keys {
     private static Map<String, List<String>> sections() {
         Map<String, List<String>> sections = new LinkedHashMap<>();
         sections.put("pool", POOL_FIELDS);
-        sections.put("routing", List.of("consistency", "max_replica_lag"));
+        sections.put("routing", List.of("consistency", "max_replica_lag", "max_replica_lag_time", "on_no_replica",
+                "read_only_functions", "write_functions", "read_only_function_list", "write_function_list",
+                "function_refresh_period"));
         sections.put("health_check", List.of("period", "timeout", "max_retries", "lsn_period"));
         sections.put("monitor", List.of("user", "password", "database"));
         sections.put("failover", List.of("enabled", "grace_period", "max_lag", "follow_primary", "wait_timeout"));

@@ -139,7 +139,9 @@ final class YamlSource {
     /** A section of single values, such as {@code pool:}, whose keys must be among {@code fields}. */
     private void section(String prefix, Node value, List<String> fields) {
         forEachKey(prefix, value, (key, keyValue) -> {
-            if (fields.contains(key)) {
+            if (Keys.FUNCTION_LIST_KEYS.contains(prefix + key)) {
+                functionList(prefix + key, keyValue);
+            } else if (fields.contains(key)) {
                 scalar(prefix + key, keyValue);
             } else {
                 unknownKey(prefix + key, keyValue);
@@ -194,6 +196,22 @@ final class YamlSource {
         }
         problems.add(key + " (" + origin(node) + "): expected a single value, not " + describe(node));
         return null;
+    }
+
+    /**
+     * A list of function names, as a YAML list or as pgpool writes it, one comma-separated string;
+     * kept as that string, the form the environment gives too.
+     */
+    private void functionList(String key, Node node) {
+        if (node instanceof SequenceNode) {
+            List<Raw> names = scalars(key, node, "[\"my_read_only_fn\", \"audit.*\"]");
+            if (names != null) {
+                raw.values.put(key, new Raw(String.join(",", names.stream()
+                        .map(n -> n.text() == null ? "" : n.text()).toList()), origin(node)));
+            }
+        } else {
+            scalar(key, node);
+        }
     }
 
     private void replicas(Node node) {

@@ -365,6 +365,11 @@ class ConfigLoaderTest {
                     Map.entry("PGRELAY_ADMIN_TOKEN", "0123456789abcdef"),
                     Map.entry("PGRELAY_ROUTING_CONSISTENCY", "primary"),
                     Map.entry("PGRELAY_ROUTING_MAX_REPLICA_LAG", "1MB"),
+                    Map.entry("PGRELAY_ROUTING_MAX_REPLICA_LAG_TIME", "2s"),
+                    Map.entry("PGRELAY_ROUTING_ON_NO_REPLICA", "error"),
+                    Map.entry("PGRELAY_ROUTING_READ_ONLY_FUNCTIONS", "f1"),
+                    Map.entry("PGRELAY_ROUTING_WRITE_FUNCTIONS", "f2,f3"),
+                    Map.entry("PGRELAY_ROUTING_FUNCTION_REFRESH_PERIOD", "1m"),
 
                     Map.entry("PGRELAY_ADMIN_USERS", "ops, monitor"));
             PgRelayConfig c = ConfigLoader.load(Optional.empty(), env, Map.of());
@@ -386,9 +391,12 @@ class ConfigLoaderTest {
             assertEquals(new LogConfig(LogConfig.Level.DEBUG, LogConfig.Format.JSON), c.log());
             assertEquals(new AdminConfig(new HostPort("127.0.0.1", 7001), Optional.of("0123456789abcdef")), c.admin());
             assertEquals(List.of("ops", "monitor"), c.adminUsers());
-            assertEquals(new RoutingConfig(RoutingConfig.Consistency.PRIMARY, 1 << 20), c.routing());
+            assertEquals(new RoutingConfig(RoutingConfig.Consistency.PRIMARY, 1 << 20, Duration.ofSeconds(2),
+                    RoutingConfig.OnNoReplica.ERROR, List.of("f1"), List.of("f2", "f3"), Duration.ofMinutes(1),
+                    Map.of(), Map.of()), c.routing());
             for (String key : ConfigLoader.overridableKeys()) {
-                if (!key.equals("auth.users_file")) {
+                // pgpool's names cannot be set together with pgrelay's; the Routing tests cover them.
+                if (!key.equals("auth.users_file") && !key.endsWith("_function_list")) {
                     assertTrue(env.containsKey(ConfigLoader.environmentVariable(key)), key);
                 }
             }
@@ -882,6 +890,126 @@ class ConfigLoaderTest {
     }
 
     @Nested
+    class Routing {
+        @Test
+        void defaults() throws IOException {
+            RoutingConfig r = load(PRIMARY).routing();
+            assertEquals(Duration.ZERO, r.maxReplicaLagTime());
+            assertEquals(RoutingConfig.OnNoReplica.PRIMARY, r.onNoReplica());
+            assertEquals(List.of(), r.readOnlyFunctions());
+            assertEquals(List.of(), r.writeFunctions());
+            assertEquals(Duration.ofMinutes(5), r.functionRefreshPeriod());
+            assertEquals(RoutingConfig.Consistency.SESSION, r.consistencyFor("app", "app"));
+        }
+
+        @Test
+        void everyRoutingKeyFromTheFile() throws IOException {
+            RoutingConfig r = load(PRIMARY + """
+                    routing:
+                      consistency: eventual
+                      max_replica_lag_time: 5s
+                      on_no_replica: error
+                      read_only_functions: [my_stats, 'reports."Summary"', "audit_*"]
+                      write_functions: "bump_counter, billing.*"
+                      function_refresh_period: 0
+                    """).routing();
+            assertEquals(Duration.ofSeconds(5), r.maxReplicaLagTime());
+            assertEquals(RoutingConfig.OnNoReplica.ERROR, r.onNoReplica());
+            assertEquals(List.of("my_stats", "reports.\"Summary\"", "audit_*"), r.readOnlyFunctions());
+            assertEquals(List.of("bump_counter", "billing.*"), r.writeFunctions());
+            assertEquals(Duration.ZERO, r.functionRefreshPeriod());
+        }
+
+        @Test
+        void pgpoolNamesAreAliasesInListAndStringForm() throws IOException {
+            RoutingConfig r = load(PRIMARY + """
+                    routing:
+                      read_only_function_list: 'nextval_safe,my_fn'
+                      write_function_list: [set_.*, "Public.Writer"]
+                    """).routing();
+            assertEquals(List.of("nextval_safe", "my_fn"), r.readOnlyFunctions());
+            assertEquals(List.of("set_.*", "Public.Writer"), r.writeFunctions());
+        }
+
+        @Test
+        void aNameAndItsPgpoolAliasTogetherIsAnError() throws IOException {
+            assertOneProblem(problems(PRIMARY + """
+                    routing:
+                      write_functions: [a]
+                      write_function_list: b
+                    """), "routing.write_functions", "routing.write_function_list", "pgpool's name", "keep one");
+        }
+
+        @Test
+        void aMalformedFunctionNameIsNamed() throws IOException {
+            assertOneProblem(problems(PRIMARY + """
+                    routing:
+                      read_only_functions: "ok_fn, bad fn(int)"
+                    """), "routing.read_only_functions", "'bad fn(int)'", "is not a function name", "prefix ending in *");
+        }
+
+        @Test
+        void functionListsFromTheEnvironment() throws IOException {
+            RoutingConfig r = load(PRIMARY, Map.of("PGRELAY_ROUTING_READ_ONLY_FUNCTIONS", "f1, s.f2",
+                    "PGRELAY_ROUTING_FUNCTION_REFRESH_PERIOD", "30s", "PGRELAY_ROUTING_ON_NO_REPLICA", "ERROR",
+                    "PGRELAY_ROUTING_MAX_REPLICA_LAG_TIME", "500ms"), Map.of()).routing();
+            assertEquals(List.of("f1", "s.f2"), r.readOnlyFunctions());
+            assertEquals(Duration.ofSeconds(30), r.functionRefreshPeriod());
+            assertEquals(RoutingConfig.OnNoReplica.ERROR, r.onNoReplica());
+            assertEquals(Duration.ofMillis(500), r.maxReplicaLagTime());
+        }
+
+        @Test
+        void badValuesNameTheKeyAndTheChoices() throws IOException {
+            List<String> p = problems(PRIMARY + """
+                    routing:
+                      on_no_replica: replica
+                      max_replica_lag_time: soon
+                      function_refresh_period: -1s
+                    """);
+            assertEquals(3, p.size(), p::toString);
+            assertContains(p.get(0), "routing.max_replica_lag_time", "'soon'", "0 for no limit");
+            assertContains(p.get(1), "routing.on_no_replica", "'replica'", "primary or error");
+            assertContains(p.get(2), "routing.function_refresh_period", "'-1s'", "0 reads pg_proc only at start");
+        }
+
+        @Test
+        void aUsersConsistencyBeatsItsDatabasesWhichBeatsTheDefault() throws IOException {
+            RoutingConfig r = load(PRIMARY + """
+                    routing:
+                      consistency: session
+                    databases:
+                      - {name: app, consistency: eventual}
+                      - {name: reports, pool_size: 5}
+                    users:
+                      - {name: auditor, consistency: primary}
+                    """).routing();
+            assertEquals(RoutingConfig.Consistency.PRIMARY, r.consistencyFor("app", "auditor"));
+            assertEquals(RoutingConfig.Consistency.EVENTUAL, r.consistencyFor("app", "web"));
+            assertEquals(RoutingConfig.Consistency.SESSION, r.consistencyFor("reports", "web"));
+            assertEquals(RoutingConfig.Consistency.PRIMARY, r.consistencyFor("reports", "auditor"));
+        }
+
+        @Test
+        void theCommandLineSetsOnlyTheDefaultConsistency() throws IOException {
+            RoutingConfig r = load(PRIMARY + """
+                    databases:
+                      - {name: app, consistency: eventual}
+                    """, Map.of(), Map.of("routing.consistency", "primary")).routing();
+            assertEquals(RoutingConfig.Consistency.EVENTUAL, r.consistencyFor("app", "web"));
+            assertEquals(RoutingConfig.Consistency.PRIMARY, r.consistencyFor("other", "web"));
+        }
+
+        @Test
+        void aBadPerUserConsistencyNamesTheEntry() throws IOException {
+            assertOneProblem(problems(PRIMARY + """
+                    users:
+                      - {name: web, consistency: strong}
+                    """), "users[0].consistency", "'strong'", "session, eventual or primary");
+        }
+    }
+
+    @Nested
     class Check {
         @Test
         void checkReturnsProblemsInsteadOfThrowing() throws IOException {
@@ -900,10 +1028,12 @@ class ConfigLoaderTest {
                 "pool.max_prepared_statements", "pool.min_pool_size", "pool.reserve_pool_size",
                 "pool.reserve_pool_timeout", "pool.max_client_conn", "pool.server_idle_timeout", "pool.server_lifetime",
                 "pool.server_check_delay", "databases", "databases[].name", "databases[].pool_mode",
-                "databases[].pool_size", "databases[].max_db_connections", "users", "users[].name", "users[].pool_mode",
-                "users[].max_user_connections",
+                "databases[].pool_size", "databases[].max_db_connections", "databases[].consistency", "users",
+                "users[].name", "users[].pool_mode", "users[].max_user_connections", "users[].consistency",
                 "max_message_size", "startup_timeout", "shutdown_timeout", "event_loop_threads", "admin.users",
-                "routing.consistency", "routing.max_replica_lag",
+                "routing.consistency", "routing.max_replica_lag", "routing.max_replica_lag_time",
+                "routing.on_no_replica", "routing.read_only_functions", "routing.write_functions",
+                "routing.read_only_function_list", "routing.write_function_list", "routing.function_refresh_period",
                 "health_check.period", "health_check.timeout", "health_check.max_retries", "health_check.lsn_period",
                 "monitor.user", "monitor.password", "monitor.database", "failover.enabled", "failover.grace_period",
                 "failover.max_lag", "failover.follow_primary", "failover.wait_timeout", "hooks.on_failover",

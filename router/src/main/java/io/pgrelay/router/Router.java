@@ -3,7 +3,9 @@ package io.pgrelay.router;
 import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
+import io.pgrelay.router.classify.CatalogFunction;
 import io.pgrelay.router.classify.ClassifiedQuery;
+import io.pgrelay.router.classify.FunctionLists;
 import io.pgrelay.router.classify.FunctionSafety;
 import io.pgrelay.router.classify.PgProcLoader;
 import io.pgrelay.router.classify.QueryClassifier;
@@ -35,6 +37,7 @@ public final class Router implements AutoCloseable {
     private final RoutingPolicy policy;
     private final QueryClassifier classifier;
     private final RoutingCounters counters = new RoutingCounters();
+    private final FunctionLists functionLists;
     /** The view of the latest snapshot, rebuilt only when the monitor publishes a new one. */
     private volatile FailoverTopologyView view;
 
@@ -44,20 +47,40 @@ public final class Router implements AutoCloseable {
     }
 
     public Router(TopologyHolder topology, RoutingSettings settings) {
+        this(topology, settings, FunctionLists.NONE);
+    }
+
+    /** A router whose function rules include the operator's {@code lists} from the start. */
+    public Router(TopologyHolder topology, RoutingSettings settings, FunctionLists lists) {
         this.topology = topology;
         this.policy = new RoutingPolicy(settings);
-        this.classifier = QueryClassifier.withJSqlParser(FunctionSafety.builtIn(), PARSE_TIMEOUT,
+        this.functionLists = lists;
+        this.classifier = QueryClassifier.withJSqlParser(lists.withoutCatalog(), PARSE_TIMEOUT,
                 QueryClassifier.Settings.DEFAULTS);
     }
 
     /**
-     * Replaces the built-in function rules with ones from {@code connection}'s {@code pg_proc};
-     * blocking, so never on an event loop. Returns how many functions were read.
+     * What a read of {@code pg_proc} did.
+     *
+     * @param functions rows read
+     * @param changed   whether the rules changed, and with them the cached decisions were dropped
      */
-    public int loadFunctionCatalog(Connection connection) throws SQLException {
-        var rows = PgProcLoader.load(connection);
-        classifier.functionSafety(FunctionSafety.of(rows, List.of(), List.of()));
-        return rows.size();
+    public record CatalogLoad(int functions, boolean changed) {
+    }
+
+    /**
+     * Bases function rules on {@code connection}'s {@code pg_proc} plus the configured lists;
+     * blocking, so never on an event loop. The classifier's caches are dropped only when the rules
+     * differ from the ones in use, so a periodic refresh of an unchanged catalog costs no misses.
+     */
+    public CatalogLoad loadFunctionCatalog(Connection connection) throws SQLException {
+        List<CatalogFunction> rows = PgProcLoader.load(connection);
+        FunctionSafety fresh = functionLists.with(rows);
+        boolean changed = !fresh.sameRules(classifier.functionSafety());
+        if (changed) {
+            classifier.functionSafety(fresh);
+        }
+        return new CatalogLoad(rows.size(), changed);
     }
 
     /** Classifies statement texts; thread-safe and never blocking. */

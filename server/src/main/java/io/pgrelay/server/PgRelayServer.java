@@ -11,9 +11,7 @@ import io.pgrelay.conf.HostPort;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
-import io.pgrelay.conf.MonitorConfig;
 import io.pgrelay.failover.FailoverService;
-import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
 import io.pgrelay.pool.ConnectionCaps;
@@ -22,7 +20,6 @@ import io.pgrelay.pool.PoolSettings;
 import io.pgrelay.pool.Pools;
 import io.pgrelay.pool.ServerConnector;
 import io.pgrelay.router.Router;
-import io.pgrelay.router.policy.RoutingSettings;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.server.http.AdminBindException;
@@ -31,17 +28,15 @@ import io.pgrelay.server.http.AdminServer;
 import io.pgrelay.server.metrics.RelayMetrics;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientLogin;
+import io.pgrelay.server.routing.FunctionCatalogRefresh;
+import io.pgrelay.server.routing.RouterSetup;
 import io.pgrelay.server.session.SessionServices;
 import io.pgrelay.wire.codec.StartupPacketDecoder;
 import java.net.InetSocketAddress;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -67,6 +62,7 @@ public final class PgRelayServer implements AutoCloseable {
     private final TopologyHolder topology;
     private final Router router;
     private volatile FailoverService failover;
+    private volatile FunctionCatalogRefresh functionCatalog;
     private volatile Channel listener;
     private boolean stopped;
 
@@ -94,7 +90,7 @@ public final class PgRelayServer implements AutoCloseable {
         this.pools = new Pools(settingsFor, new ServerConnector(serverBootstrap, connectorSettings),
                 new ConnectionCaps(pc::maxDatabaseConnections, pc::maxUserConnections));
         this.topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
-        this.router = new Router(topology, new RoutingSettings(false, config.routing().maxReplicaLag(), null, false));
+        this.router = RouterSetup.create(config.routing(), topology);
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, router,
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 pc.maxClientConn());
@@ -149,42 +145,12 @@ public final class PgRelayServer implements AutoCloseable {
         // After the bind, so that a taken port leaves no monitor threads behind. The monitor
         // updates the holder the router reads: roles, health and WAL positions.
         failover = FailoverService.start(config, topology, Clock.systemUTC());
-        Thread.ofPlatform().daemon().name("pgrelay-pg-proc").start(this::loadFunctionCatalog);
+        functionCatalog = FunctionCatalogRefresh.start(router, topology, config.monitor(),
+                config.routing().functionRefreshPeriod());
         InetSocketAddress bound = localAddress();
         log.info("pgrelay listening on {}:{} ({} transport, primary {})", bound.getHostString(), bound.getPort(),
                 transport.name(), config.primary().address());
         return this;
-    }
-
-    /**
-     * Reads pg_proc from the primary (monitor credentials and database) so that function safety
-     * follows the catalog; once, on a thread of its own. On failure the built-in rules stay.
-     */
-    private void loadFunctionCatalog() {
-        Optional<Node> primary = topology.current().primary();
-        if (primary.isEmpty()) {
-            log.warn("no primary in service: function safety keeps the built-in rules");
-            return;
-        }
-        Node node = primary.get();
-        MonitorConfig monitor = config.monitor();
-        String host = node.host().contains(":") ? "[" + node.host() + "]" : node.host();
-        Properties props = new Properties();
-        props.setProperty("user", monitor.user());
-        if (!monitor.password().isEmpty()) {
-            props.setProperty("password", monitor.password());
-        }
-        props.setProperty("connectTimeout", "5");
-        props.setProperty("socketTimeout", "30");
-        try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + host + ":" + node.port() + "/"
-                + monitor.database(), props)) {
-            int functions = router.loadFunctionCatalog(c);
-            log.info("function safety from pg_proc of database {} on {}: {} functions", monitor.database(),
-                    node.name(), functions);
-        } catch (SQLException | RuntimeException e) {
-            log.warn("could not read pg_proc from {}: {}; function safety keeps the built-in rules", node.name(),
-                    e.getMessage());
-        }
     }
 
     /** The address actually bound (useful with port 0). */
@@ -250,6 +216,10 @@ public final class PgRelayServer implements AutoCloseable {
         FailoverService f = failover;
         if (f != null) {
             f.close();
+        }
+        FunctionCatalogRefresh refresh = functionCatalog;
+        if (refresh != null) {
+            refresh.close();
         }
         router.close();
         TimeUnit.MILLISECONDS.sleep(50);

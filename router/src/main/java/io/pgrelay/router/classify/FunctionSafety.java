@@ -25,7 +25,10 @@ import java.util.Set;
  * </ol>
  * Overloads are merged per name keeping the most volatile one. The lists take exact names,
  * optionally schema-qualified, or prefixes ending in {@code *} (pgpool's {@code .*} is read as
- * {@code *}); matching is done on lower-case names.
+ * {@code *}); they are folded as PostgreSQL folds identifiers ({@link FunctionNames}), and catalog
+ * names are taken as {@code pg_proc} stores them. An allow entry with a schema matches only calls
+ * written with that schema; a deny entry with a schema also matches unqualified calls of its name,
+ * since the search_path may resolve them to it.
  */
 public final class FunctionSafety {
     private static final String PG_CATALOG = "pg_catalog.";
@@ -120,8 +123,9 @@ public final class FunctionSafety {
         Map<String, Character> volatility = new HashMap<>(catalogRows.size() * 2);
         Set<String> foreign = new java.util.HashSet<>();
         for (CatalogFunction f : catalogRows) {
-            String name = f.name().toLowerCase(java.util.Locale.ROOT);
-            String qualified = f.schema().toLowerCase(java.util.Locale.ROOT) + "." + name;
+            // pg_proc holds names already folded; "MixedCase" functions keep their case, as calls do.
+            String name = f.name();
+            String qualified = f.schema() + "." + name;
             volatility.merge(qualified, f.volatility(), FunctionSafety::worst);
             volatility.merge(name, f.volatility(), FunctionSafety::worst);
             if (f.volatility() == 'v' && !f.schema().equals("pg_catalog")) {
@@ -139,6 +143,12 @@ public final class FunctionSafety {
         return !catalog.isEmpty();
     }
 
+    /** Whether {@code other} decides every function as this does: same catalog and lists. */
+    public boolean sameRules(FunctionSafety other) {
+        return catalog.equals(other.catalog) && foreignVolatile.equals(other.foreignVolatile)
+                && allow.equals(other.allow) && deny.equals(other.deny);
+    }
+
     /**
      * Null when {@code function} (as {@link io.pgrelay.router.sql.StatementInfo#functions()} names
      * it) is replica-safe, else why it is not.
@@ -148,7 +158,7 @@ public final class FunctionSafety {
         String bare = dot < 0 ? function : function.substring(dot + 1);
         // Built-in lists describe pg_catalog's functions: a name qualified by another schema is someone else's.
         boolean builtInName = dot < 0 || function.startsWith(PG_CATALOG) && dot == PG_CATALOG.length() - 1;
-        if (deny.matches(function, bare)) {
+        if (deny.matches(function, bare) || dot < 0 && deny.qualifiedBare().contains(bare)) {
             return Reason.UNSAFE_FUNCTION;
         }
         if (allow.matches(function, bare)) {
@@ -186,24 +196,32 @@ public final class FunctionSafety {
         return null;
     }
 
-    /** A configured list: exact names and prefixes. */
-    private record Rules(Set<String> exact, List<String> prefixes) {
-        static final Rules EMPTY = new Rules(Set.of(), List.of());
+    /**
+     * A configured list: exact names, the bare names of its schema-qualified exact names, and
+     * prefixes.
+     */
+    private record Rules(Set<String> exact, Set<String> qualifiedBare, List<String> prefixes) {
+        static final Rules EMPTY = new Rules(Set.of(), Set.of(), List.of());
 
         static Rules of(Collection<String> names) {
             Set<String> exact = new java.util.HashSet<>();
+            Set<String> qualifiedBare = new java.util.HashSet<>();
             List<String> prefixes = new java.util.ArrayList<>();
             for (String raw : names) {
-                String name = raw.strip().toLowerCase(java.util.Locale.ROOT);
+                String name = FunctionNames.fold(raw);
                 if (name.endsWith(".*")) {
                     prefixes.add(name.substring(0, name.length() - 2));
                 } else if (name.endsWith("*")) {
                     prefixes.add(name.substring(0, name.length() - 1));
                 } else if (!name.isEmpty()) {
                     exact.add(name);
+                    int dot = name.lastIndexOf('.');
+                    if (dot >= 0) {
+                        qualifiedBare.add(name.substring(dot + 1));
+                    }
                 }
             }
-            return new Rules(Set.copyOf(exact), List.copyOf(prefixes));
+            return new Rules(Set.copyOf(exact), Set.copyOf(qualifiedBare), List.copyOf(prefixes));
         }
 
         boolean matches(String qualified, String bare) {

@@ -129,7 +129,8 @@ public final class RoutingPolicy {
             return new StatementRoute(RouteTarget.REPLICA, best, onReplica, c);
         }
         if (miss == RouteReason.NO_REPLICA_ELIGIBLE && settings.errorWhenNoReplica() && !inTransaction) {
-            throw new RoutingException(CANNOT_CONNECT_NOW, "no replica is healthy and within max_replica_lag for this read");
+            throw new RoutingException(CANNOT_CONNECT_NOW, "no replica can take this read: none is healthy and within "
+                    + "routing.max_replica_lag and routing.max_replica_lag_time, and routing.on_no_replica is error");
         }
         return primary(c, client, topology, miss);
     }

@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Proxy;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -76,6 +72,38 @@ class FunctionSafetyTest {
     }
 
     @Test
+    void configuredNamesFoldAsPostgresqlFoldsIdentifiers() {
+        FunctionSafety safety = FunctionSafety.of(List.of(
+                new CatalogFunction("app", "Report", List.of(), 'v'),
+                new CatalogFunction("app", "report", List.of(), 'v'),
+                new CatalogFunction("app", "q\"uote", List.of(), 'v')),
+                List.of("app.\"Report\"", "APP.\"q\"\"uote\""), List.of());
+        assertNull(safety.check("app.Report"), "the quoted name keeps its case");
+        assertEquals(Reason.UNSAFE_FUNCTION, safety.check("app.report"), "an unquoted call folds to another function");
+        assertNull(safety.check("app.q\"uote"), "a doubled quote is one quote");
+    }
+
+    @Test
+    void aQualifiedWriteEntryAlsoCatchesUnqualifiedCalls() {
+        FunctionSafety safety = FunctionSafety.of(List.of(new CatalogFunction("app", "bump", List.of(), 's')),
+                List.of(), List.of("App.Bump"));
+        assertEquals(Reason.UNSAFE_FUNCTION, safety.check("app.bump"));
+        assertEquals(Reason.UNSAFE_FUNCTION, safety.check("bump"), "the search_path may resolve bump to app.bump");
+        assertEquals(Reason.UNKNOWN_FUNCTION, safety.check("other.bump"),
+                "another schema's bump is not the listed one: not in the catalog, so unknown rather than denied");
+    }
+
+    @Test
+    void sameRulesComparesCatalogAndLists() {
+        List<CatalogFunction> rows = List.of(new CatalogFunction("app", "f", List.of(), 's'));
+        FunctionSafety a = FunctionSafety.of(rows, List.of("x"), List.of("y"));
+        assertTrue(a.sameRules(FunctionSafety.of(List.copyOf(rows), List.of("X"), List.of("y"))));
+        assertFalse(a.sameRules(FunctionSafety.of(List.of(new CatalogFunction("app", "f", List.of(), 'v')),
+                List.of("x"), List.of("y"))), "a changed volatility");
+        assertFalse(a.sameRules(FunctionSafety.of(rows, List.of("x"), List.of())), "a changed list");
+    }
+
+    @Test
     void aCatalogRowMustHaveAKnownVolatility() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new CatalogFunction("app", "f", List.of(), 'x'));
@@ -84,36 +112,12 @@ class FunctionSafetyTest {
 
     @Test
     void loaderReadsPgProcRowsThroughJdbc() throws SQLException {
-        Object[][] data = {
+        FakePgProc pgProc = new FakePgProc(new Object[][] {
                 {"pg_catalog", "now", "s", ""},
-                {"app", "touch", "v", "integer, text"}};
-        int[] row = {-1};
-        String[] sql = new String[1];
-        ResultSet rs = proxy(ResultSet.class, (m, args) -> switch (m) {
-            case "next" -> ++row[0] < data.length;
-            case "getString" -> (String) data[row[0]][(Integer) args[0] - 1];
-            default -> null;
-        });
-        PreparedStatement ps = proxy(PreparedStatement.class, (m, args) -> m.equals("executeQuery") ? rs : null);
-        Connection c = proxy(Connection.class, (m, args) -> {
-            if (m.equals("prepareStatement")) {
-                sql[0] = (String) args[0];
-                return ps;
-            }
-            return null;
-        });
-        List<CatalogFunction> rows = PgProcLoader.load(c);
-        assertEquals(PgProcLoader.QUERY, sql[0]);
+                {"app", "touch", "v", "integer, text"}});
+        List<CatalogFunction> rows = PgProcLoader.load(pgProc.connection());
+        assertEquals(PgProcLoader.QUERY, pgProc.lastSql);
         assertEquals(List.of(new CatalogFunction("pg_catalog", "now", List.of(), 's'),
                 new CatalogFunction("app", "touch", List.of("integer", "text"), 'v')), rows);
-    }
-
-    interface Handler {
-        Object handle(String method, Object[] args);
-    }
-
-    private static <T> T proxy(Class<T> type, Handler handler) {
-        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
-                (p, m, args) -> handler.handle(m.getName(), args)));
     }
 }

@@ -37,6 +37,9 @@ final class TestCatalog {
         rows.add(new CatalogFunction("app", "price_of", List.of("integer"), 's'));
         rows.add(new CatalogFunction("app", "report_daily", List.of(), 'v'));
         rows.add(new CatalogFunction("public", "dangerous_read", List.of("integer"), 's'));
-        return FunctionSafety.of(rows, List.of("app.report_*"), List.of("public.dangerous_read"));
+        rows.add(new CatalogFunction("public", "MixedCase", List.of(), 'v'));
+        rows.add(new CatalogFunction("app", "summarize", List.of("integer"), 's'));
+        return FunctionSafety.of(rows, List.of("app.report_*", "public.\"MixedCase\""),
+                List.of("public.dangerous_read", "APP.Summarize"));
     }
 }

@@ -2,6 +2,7 @@ package io.pgrelay.router.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgrelay.router.RoutingException;
 import io.pgrelay.router.classify.Classification;
@@ -95,6 +96,7 @@ class RoutingPolicyTest {
         RoutingException e = assertThrows(RoutingException.class,
                 () -> failing.route(READ, Hints.NONE, client, topology()));
         assertEquals("57P03", e.sqlState());
+        assertTrue(e.getMessage().contains("routing.on_no_replica is error"), e.getMessage());
         assertEquals("primary CLASSIFIED_PRIMARY", where(failing.route(WRITE, Hints.NONE, client, topology())));
     }
 

@@ -207,6 +207,7 @@ final class AdminViews {
         rows.add(row("shutdown_timeout", duration(c.shutdownTimeout())));
         rows.add(row("event_loop_threads", String.valueOf(c.eventLoopThreads())));
         rows.add(row("admin.users", String.join(",", c.adminUsers())));
+        rows.addAll(RoutingRows.of(c.routing()));
         return new View(List.of(text("key"), text("value")), rows);
     }
 

@@ -125,7 +125,8 @@ public final class ClientSession extends ClientHandler
         this.settings = settings;
         this.effects = settings == null ? null : new SessionEffects(settings);
         this.serverPool = pool;
-        this.routing = transactionPooling ? new ClientRoutingState(services.consistency()) : null;
+        this.routing = transactionPooling ? new ClientRoutingState(
+                services.consistency(pool.key().database(), pool.key().user())) : null;
         this.requests = transactionPooling ? new RequestRouter(services.router(), routing, settings, statements,
                 services.maxMessageSize(), this::write) : null;
     }

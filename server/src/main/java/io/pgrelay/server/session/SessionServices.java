@@ -104,10 +104,14 @@ public final class SessionServices {
         this.config = config;
     }
 
-    /** {@code routing.consistency} for new clients; session when no configuration is set. */
-    public Consistency consistency() {
+    /**
+     * The consistency of a new client of {@code database} logged in as {@code user}: its user's,
+     * else its database's, else {@code routing.consistency}; session when no configuration is set.
+     */
+    public Consistency consistency(String database, String user) {
         PgRelayConfig c = config;
-        return c == null ? Consistency.SESSION : Consistency.valueOf(c.routing().consistency().name());
+        return c == null ? Consistency.SESSION
+                : Consistency.valueOf(c.routing().consistencyFor(database, user).name());
     }
 
     /** Sets what SHUTDOWN on the admin console does: the same graceful stop as SIGTERM. */

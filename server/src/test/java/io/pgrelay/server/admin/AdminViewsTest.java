@@ -15,13 +15,18 @@ import io.pgrelay.server.session.ClientIdentity;
 import io.pgrelay.wire.message.backend.BackendMessage.Column;
 import io.pgrelay.wire.message.backend.BackendMessage.DataRow;
 import io.pgrelay.wire.message.backend.BackendMessage.RowDescription;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The views hold typed values (what the API shows); the console's rendering turns them into text. */
 class AdminViewsTest {
@@ -87,6 +92,31 @@ class AdminViewsTest {
         assertEquals(List.of("pool.size", String.valueOf(withToken.pool().size())), v.rows().stream().filter(r -> r.get(0).equals("pool.size"))
                 .findFirst().orElseThrow());
         assertFalse(v.rows().toString().contains("very-secret-token"), v.rows()::toString);
+    }
+
+    @Test
+    void configShowsRoutingWithPerDatabaseAndUserConsistency(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("pgrelay.yaml"), """
+                primary: 127.0.0.1:5432
+                routing:
+                  max_replica_lag_time: 1500ms
+                  on_no_replica: error
+                  write_function_list: 'a, b.c'
+                databases:
+                  - {name: app, consistency: eventual}
+                users:
+                  - {name: batch, consistency: primary}
+                """);
+        Map<Object, Object> rows = new HashMap<>();
+        AdminViews.config(ConfigLoader.load(Optional.of(file), Map.of(), Map.of())).rows()
+                .forEach(r -> rows.put(r.get(0), r.get(1)));
+
+        assertEquals("1500ms", rows.get("routing.max_replica_lag_time"));
+        assertEquals("error", rows.get("routing.on_no_replica"));
+        assertEquals("a,b.c", rows.get("routing.write_functions"));
+        assertEquals("300s", rows.get("routing.function_refresh_period"));
+        assertEquals("eventual", rows.get("databases.app.consistency"));
+        assertEquals("primary", rows.get("users.batch.consistency"));
     }
 
     private static ClientView client(String state, int serverPid) {
