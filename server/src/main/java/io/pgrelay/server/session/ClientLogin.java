@@ -47,6 +47,7 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
     private Map<String, String> leaseParameters;
     private SessionSettings settings;
     private ScheduledFuture<?> startupTimer;
+    private FailoverWait failoverWait;
 
     public ClientLogin(SessionServices services) {
         super(services, null, ClientState.STARTUP);
@@ -201,11 +202,16 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
             AdminConsole.takeOver(services, this, framer, heldBack);
             return;
         }
+        leaseOnPrimary();
+    }
+
+    /** Leases on the primary in service; during a failover, once there is one. */
+    private void leaseOnPrimary() {
         Node node;
         try {
             node = services.router().routeSession().node();
         } catch (RoutingException e) {
-            fatal(e.sqlState(), e.getMessage());
+            awaitPrimary(null);
             return;
         }
         PoolKey key = new PoolKey(new ServerAddress(node.name(), node.host(), node.port()), startup.database(), startup.user());
@@ -252,8 +258,21 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
         session.start(heldBack);
     }
 
+    /** Waits up to failover.wait_timeout for a primary (other than {@code failedNode}, or that one alive again). */
+    private void awaitPrimary(String failedNode) {
+        if (failoverWait == null) {
+            failoverWait = FailoverWait.forClient(services, channel.eventLoop());
+        }
+        failoverWait.await(failedNode, () -> state == ClientState.WAITING_FOR_SERVER, primary -> leaseOnPrimary(),
+                message -> fatal(FailoverWait.CANNOT_CONNECT_NOW, message));
+    }
+
     private void leaseFailed(Throwable cause) {
-        if (cause instanceof PoolException pe && pe.serverError() != null) {
+        if (FailoverWait.unreachable(cause)) {
+            log.info("primary {} unreachable for user \"{}\": {}; waiting for a primary", pool.key().node(),
+                    startup.user(), cause.getMessage());
+            awaitPrimary(pool.key().node().nodeName());
+        } else if (cause instanceof PoolException pe && pe.serverError() != null) {
             log.info("server refused user \"{}\" database \"{}\": {}", startup.user(), startup.database(), pe.getMessage());
             closeWith(pe.serverError());
         } else if (cause instanceof PoolException pe) {

@@ -37,6 +37,7 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,6 +107,8 @@ public final class ClientSession extends ClientHandler
     private boolean onReplica;
     /** The last unnamed Parse, which an unnamed Bind runs. */
     private ClassifiedQuery unnamedQuery;
+    /** Created at the first failover this client lives through. */
+    private FailoverWait failoverWait;
 
     ClientSession(SessionServices services, Channel channel, Pool pool, ServerConnection server, MessageFramer framer,
                   Map<String, String> leaseParameters, BackendCredentials credentials, SessionSettings settings) {
@@ -235,7 +238,10 @@ public final class ClientSession extends ClientHandler
     }
 
     private void lease() {
-        Pool target = transactionPooling ? routeHeld() : pool;
+        leaseFrom(transactionPooling ? routeHeld() : pool);
+    }
+
+    private void leaseFrom(Pool target) {
         if (target == null) {
             return;
         }
@@ -261,9 +267,31 @@ public final class ClientSession extends ClientHandler
             }
             return poolFor(services.router().routeSession().node());
         } catch (RoutingException e) {
-            fatal(e.sqlState(), e.getMessage());
+            if (services.router().view().topology().primary().isEmpty()) {
+                awaitPrimary(null, primary -> lease());
+            } else {
+                fatal(e.sqlState(), e.getMessage());
+            }
             return null;
         }
+    }
+
+    /**
+     * A failover is under way: waits for a primary (see {@link FailoverWait}), the held work
+     * staying held, then {@code then}; fails the client at failover.wait_timeout.
+     */
+    private void awaitPrimary(String failedNode, Consumer<Node> then) {
+        if (failoverWait == null) {
+            failoverWait = FailoverWait.forClient(services, channel.eventLoop());
+        }
+        leasing = true;
+        failoverWait.await(failedNode, () -> state == ClientState.ACTIVE, primary -> {
+            leasing = false;
+            then.accept(primary);
+        }, message -> {
+            leasing = false;
+            fatal(SqlState.CONNECTION_FAILURE, message);
+        });
     }
 
     private Pool poolFor(Node node) {
@@ -344,7 +372,9 @@ public final class ClientSession extends ClientHandler
         if (!lease.isSuccess()) {
             if (state == ClientState.ACTIVE) {
                 Throwable cause = lease.cause();
-                if (cause instanceof PoolException pe && pe.serverError() != null) {
+                if (FailoverWait.unreachable(cause)) {
+                    retryElsewhere(from, cause);
+                } else if (cause instanceof PoolException pe && pe.serverError() != null) {
                     closeWith(pe.serverError());
                 } else if (cause instanceof PoolException pe) {
                     log.warn("no server connection for {}: {}", from.key(), pe.getMessage());
@@ -360,9 +390,27 @@ public final class ClientSession extends ClientHandler
             from.release(s);
             return;
         }
+        if (failoverWait != null) {
+            failoverWait.succeeded();
+        }
         serverPool = from;
         attach(s);
         replayHeld();
+    }
+
+    /**
+     * Nothing held was sent, so the work may go elsewhere: a read meant for an unreachable replica
+     * goes to the primary; work for an unreachable primary waits for the failover.
+     */
+    private void retryElsewhere(Pool failed, Throwable cause) {
+        log.info("client {}: {}; {}", channel.remoteAddress(), cause.getMessage(),
+                onReplica ? "sending the read to the primary" : "waiting for a primary");
+        if (onReplica) {
+            onReplica = false;
+            awaitPrimary(null, primary -> leaseFrom(poolFor(primary)));
+        } else {
+            awaitPrimary(failed.key().node().nodeName(), primary -> lease());
+        }
     }
 
     @Override
