@@ -205,17 +205,22 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
         leaseOnPrimary();
     }
 
-    /** Leases on the primary in service; during a failover, once there is one. */
+    /**
+     * Leases on the primary in service. Without one (a failover), a transaction-pooled login
+     * opens on a standby, since its work is routed statement by statement anyway; a
+     * session-pooled one waits for a primary.
+     */
     private void leaseOnPrimary() {
-        Node node;
         try {
-            node = services.router().routeSession().node();
+            pool = poolOn(services.router().routeSession().node());
         } catch (RoutingException e) {
-            awaitPrimary(null);
-            return;
+            pool = services.router().view().topology().usableReplicas().stream().filter(Node::discovered)
+                    .map(this::poolOn).filter(p -> p.settings().transactionPooling()).findFirst().orElse(null);
+            if (pool == null) {
+                awaitPrimary(null);
+                return;
+            }
         }
-        PoolKey key = new PoolKey(new ServerAddress(node.name(), node.host(), node.port()), startup.database(), startup.user());
-        pool = services.pools().pool(channel.eventLoop(), key);
         leaseParameters = serverParameters(startup);
         if (pool.settings().transactionPooling()) {
             try {
@@ -228,6 +233,11 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
             leaseParameters = Map.of();
         }
         pool.lease(leaseParameters, auth.credentials()).addListener(this::onLeased);
+    }
+
+    private Pool poolOn(Node node) {
+        return services.pools().pool(channel.eventLoop(), new PoolKey(new ServerAddress(node.name(), node.host(),
+                node.port()), startup.database(), startup.user()));
     }
 
     /** The client's startup parameters that the server connection must be opened with. */
@@ -269,7 +279,7 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
 
     private void leaseFailed(Throwable cause) {
         if (FailoverWait.unreachable(cause)) {
-            log.info("primary {} unreachable for user \"{}\": {}; waiting for a primary", pool.key().node(),
+            log.info("server {} unreachable for user \"{}\": {}; waiting for a primary", pool.key().node(),
                     startup.user(), cause.getMessage());
             awaitPrimary(pool.key().node().nodeName());
         } else if (cause instanceof PoolException pe && pe.serverError() != null) {
