@@ -348,19 +348,23 @@ class RelayFailoverIT {
                 victim.start();
                 Clusters.awaitNode(holder, "replica1", Duration.ofSeconds(20), "UP and sampled again",
                         n -> n.usable() && n.wal().sampledAt().isAfter(restarted));
+                // With replica2 detached, reads that do not reach the rejoined replica1 fall back to
+                // the primary: replica1 must take them.
+                assertTrue(h.relay().failover().controller().detach("replica2").done());
                 readers.awaitReadsOn(victim.port(), onVictim + 20, Duration.ofSeconds(15));
                 readers.stop();
                 System.out.printf("RelayFailoverIT: replica1 DOWN %d ms after SIGKILL (detection bound %d ms);"
                                 + " %d reads, by port %s, errors %s%n", downMs, detection.toMillis(), readers.total(),
                         readers.byPort, readers.errors);
-                // A read already sent to the dying replica may get that backend's own FATAL (57P01,
-                // "unexpected postmaster exit") or 08006, once per reader, before the replica is DOWN;
-                // every read sent after that, or whose connect failed, is served without an error.
+                // Reads whose connect failed go to the primary, and reads the dying replica dropped
+                // unanswered run again there. Rarely (see docs/failover.md) a read already sent still
+                // gets the dying backend's own FATAL 57P01, at most once per client and only before the
+                // replica is DOWN; no other error is allowed.
                 for (ReadError e : readers.errors) {
-                    assertTrue(e.sqlState().equals("57P01") || e.sqlState().equals("08006"), e::toString);
+                    assertEquals("57P01", e.sqlState(), e::toString);
                     assertFalse(e.at().isBefore(killed) || e.at().isAfter(down.since().plusMillis(200)), e::toString);
                 }
-                assertTrue(readers.errors.size() <= 4, readers.errors::toString);
+                assertTrue(readers.errors.size() <= 1, readers.errors::toString);
             }
         }
     }

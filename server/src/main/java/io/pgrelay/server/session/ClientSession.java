@@ -107,6 +107,8 @@ public final class ClientSession extends ClientHandler
     private boolean onReplica;
     /** The last unnamed Parse, which an unnamed Bind runs. */
     private ClassifiedQuery unnamedQuery;
+    /** A replica read kept until answered, to run elsewhere if the replica drops it. */
+    private final ReplicaReadReplay replicaRead = new ReplicaReadReplay();
     /** Created at the first failover this client lives through. */
     private FailoverWait failoverWait;
 
@@ -177,7 +179,9 @@ public final class ClientSession extends ClientHandler
     /** Feeds the bytes held while no server was attached, then lets the client be read again. */
     private void replayHeld() {
         while (!held.isEmpty() && server != null && welcomed && state == ClientState.ACTIVE) {
-            feed(held.poll());
+            ByteBuf next = held.poll();
+            replicaRead.keep(next);
+            feed(next);
         }
         flushToServer();
         if (state == ClientState.ACTIVE && (server == null || server.channel().isWritable())) {
@@ -215,6 +219,7 @@ public final class ClientSession extends ClientHandler
             }
             return;
         }
+        replicaRead.keep(bytes);
         feed(bytes);
     }
 
@@ -393,6 +398,9 @@ public final class ClientSession extends ClientHandler
         if (failoverWait != null) {
             failoverWait.succeeded();
         }
+        if (onReplica) {
+            replicaRead.begin();
+        }
         serverPool = from;
         attach(s);
         replayHeld();
@@ -539,6 +547,7 @@ public final class ClientSession extends ClientHandler
         ClientStatement statement = new ClientStatement(services.statementNames().nameFor(body), body,
                 analysis.effects(), rollsBack(analysis));
         statements.put(name, statement);
+        replicaRead.settle();
         ParseUndo undo = new ParseUndo(name, statement, null);
         if (server.prepared().contains(statement.serverName())) {
             addSynthetic(PendingResponses.SYNTHETIC_PARSE_COMPLETE, undo);
@@ -694,6 +703,7 @@ public final class ClientSession extends ClientHandler
 
     @Override
     public void onServerBytes(ByteBuf bytes) {
+        replicaRead.settle();
         channel.write(bytes, channel.voidPromise());
     }
 
@@ -702,15 +712,26 @@ public final class ClientSession extends ClientHandler
         ErrorResponse error = null;
         if (type == 'E') {
             error = (ErrorResponse) BackendMessage.decode(buf, start, length);
+            if (error.isFatal() && replicaRead.replayable()) {
+                // The replica dropped the read unanswered: it runs elsewhere once the connection closes.
+                log.info("client {}: replica {} ended the connection before answering ({}); the read runs again",
+                        channel.remoteAddress(), server, error.message());
+                return false;
+            }
             serverFatalSeen |= error.isFatal();
         } else if (type == 'Z' && services.draining()) {
             closeWhenIdle = true;
         }
         if (!transactionPooling || pending.isEmpty()) {
+            replicaRead.settle();
             return true;
         }
         int kind = pending.headKind();
         boolean own = (kind & PendingResponses.OWN) != 0;
+        if (!own) {
+            // pgrelay's own settings query may be answered; the client's read not yet.
+            replicaRead.settle();
+        }
         int request = kind & ~PendingResponses.OWN;
         if (error != null) {
             if (!own) {
@@ -875,13 +896,30 @@ public final class ClientSession extends ClientHandler
         if (state != ClientState.ACTIVE) {
             return;
         }
-        if (serverFatalSeen) {
+        if (replicaRead.replayable()) {
+            replayElsewhere(closed);
+        } else if (serverFatalSeen) {
             // PostgreSQL already told the client why (e.g. pg_terminate_backend's FATAL).
             state = ClientState.CLOSED;
             channel.close();
         } else {
             fatal(SqlState.CONNECTION_FAILURE, "server connection to " + closed.key().node() + " was lost");
         }
+    }
+
+    /** Runs a replica read the replica dropped unanswered again, on the primary, as if it had just arrived. */
+    private void replayElsewhere(ServerConnection closed) {
+        log.info("client {}: the connection to {} closed before the read was answered; sending it to the primary",
+                channel.remoteAddress(), closed.key().node());
+        replicaRead.restoreInto(held);
+        pending.clear();
+        batchOpen = false;
+        droppingUntilSync = false;
+        serverSkippingUntilSync = false;
+        wroteToServer = false;
+        onReplica = false;
+        channel.config().setAutoRead(false);
+        awaitPrimary(null, primary -> leaseFrom(poolFor(primary)));
     }
 
     @Override
@@ -921,6 +959,7 @@ public final class ClientSession extends ClientHandler
         services.clients().remove(this);
         services.cancels().unregister(cancelKey);
         framer.release();
+        replicaRead.settle();
         held.forEach(ByteBuf::release);
         held.clear();
         pending.clear();
