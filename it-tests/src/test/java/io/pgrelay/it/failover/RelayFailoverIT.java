@@ -249,7 +249,7 @@ class RelayFailoverIT {
     @Test
     void withoutAPrimaryWritesWaitForOneWhileReadsGoOn() throws Exception {
         Map<String, String> s = settings("eventual", Map.of("failover.enabled", "false",
-                "failover.wait_timeout", "3s"));
+                "failover.wait_timeout", "3s", "failover.follow_primary", "false"));
         try (RelayHarness h = RelayHarness.start(SPEC, s, SESSION_POOLED_USER)) {
             PgCluster pg = h.cluster();
             TopologyHolder holder = h.relay().topology();
@@ -301,9 +301,18 @@ class RelayFailoverIT {
                 long readMs = (System.nanoTime() - readStart) / 1_000_000;
                 assertTrue(readMs < 1000, "a read while a write waits took " + readMs + " ms");
                 assertFalse(write.isDone(), "the write waits for a primary");
+                Instant promotedAt = Instant.now();
                 OperationResult promoted = h.relay().failover().controller().promote("replica2");
                 assertTrue(promoted.done(), promoted::message);
                 assertEquals(Clusters.node(pg, "replica2").port(), write.get(10, TimeUnit.SECONDS));
+
+                // Not re-pointed (follow_primary false), replica1 still follows the dead primary on
+                // timeline 1: it takes no reads while the primary writes timeline 2.
+                Clusters.awaitNode(holder, "replica1", Duration.ofSeconds(5), "sampled on timeline 1",
+                        n -> n.usable() && n.wal().timeline() == 1 && n.wal().sampledAt().isAfter(promotedAt));
+                for (int i = 0; i < 30; i++) {
+                    assertEquals(Clusters.node(pg, "replica2").port(), port(r), "read " + i);
+                }
             } finally {
                 bg.shutdownNow();
             }
