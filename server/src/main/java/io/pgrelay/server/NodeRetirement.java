@@ -15,10 +15,11 @@ import org.slf4j.LoggerFactory;
  * publishes it. Routing already sends no new work there; this closes what the pools still hold.
  *
  * <ul>
- *   <li>{@code DOWN} or {@code FENCED}: every connection, the leased ones too. Their clients get
- *       08006 at once instead of hanging on a dead host, and a fenced former primary must not
- *       take one more write.
- *   <li>{@code DETACHED}: only the idle ones; an operator's detach lets running work finish.
+ *   <li>{@code FENCED}: every connection, the leased ones too (their clients get 08006): a fenced
+ *       former primary must not take one more write.
+ *   <li>{@code DOWN} or {@code DETACHED}: only the idle ones. Work running on a node that died
+ *       ends with its connection; a node only failing health checks (a slow or misconfigured
+ *       monitor) keeps serving what it runs, and an operator's detach lets running work finish.
  * </ul>
  *
  * Listeners run on the thread that published the change, so the work is handed to each pool's
@@ -39,7 +40,7 @@ final class NodeRetirement implements Consumer<NodeChange> {
         if (node.usable() || change.before().state() == node.state()) {
             return;
         }
-        boolean leasedToo = node.state() != NodeState.DETACHED;
+        boolean leasedToo = node.state() == NodeState.FENCED;
         for (Pool pool : pools.all()) {
             if (pool.key().node().nodeName().equals(node.name())) {
                 pool.loop().execute(() -> retire(pool, node, leasedToo));
