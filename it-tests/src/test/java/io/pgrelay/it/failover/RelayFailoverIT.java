@@ -56,7 +56,7 @@ class RelayFailoverIT {
     private static final Duration CHECK_TIMEOUT = Duration.ofSeconds(1);
     /** scram_app logs in with session pooling: its login leases on the primary for the whole session. */
     private static final String SESSION_POOLED_USER = "users:\n  - {name: scram_app, pool_mode: session}\n";
-    private static final Pattern CLIENT_ABORTED = Pattern.compile("client \\d+ aborted");
+    private static final Pattern CLIENT_ABORTED = Pattern.compile("client \\d+ .*aborted");
     private static final Pattern PROCESSED = Pattern.compile("number of transactions actually processed: (\\d+)");
 
     private static Map<String, String> settings(String consistency, Map<String, String> extra) {
