@@ -61,6 +61,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--log-level", paramLabel = "LEVEL", description = "trace, debug, info (default), warn or error")
     String logLevel;
 
+    @Option(names = "--failover-grace-period", paramLabel = "DURATION", description = "how long the primary must "
+            + "stay down before a standby is promoted, e.g. 10s (default) or 500ms (failover.grace_period)")
+    String failoverGracePeriod;
+
+    @Option(names = "--failover-wait-timeout", paramLabel = "DURATION", description = "how long work for the "
+            + "primary waits for one during a failover before it fails, e.g. 30s (default) (failover.wait_timeout)")
+    String failoverWaitTimeout;
+
     @Override
     public Integer call() throws Exception {
         PgRelayConfig cfg;
@@ -100,7 +108,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Flag values under the configuration keys they override. */
-    private Map<String, String> overrides() {
+    Map<String, String> overrides() {
         Map<String, String> o = new LinkedHashMap<>();
         if (listen != null) {
             o.put("listen", listen);
@@ -128,6 +136,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (logLevel != null) {
             o.put("log.level", logLevel);
+        }
+        if (failoverGracePeriod != null) {
+            o.put("failover.grace_period", failoverGracePeriod);
+        }
+        if (failoverWaitTimeout != null) {
+            o.put("failover.wait_timeout", failoverWaitTimeout);
         }
         return o;
     }

@@ -127,10 +127,13 @@ final class NodeMonitor {
         holder.update(t -> t.with(name, n -> n.state() == NodeState.UP ? n.withState(NodeState.DOWN, reason, now) : n));
     }
 
-    /** Authentication refused or no such database: SQLSTATE class 28, 3D000. */
+    /**
+     * Authentication refused or no such database: SQLSTATE class 28, 3D000, or 08004 (the driver
+     * gave up on the server's authentication request, e.g. no password for SCRAM).
+     */
     private static boolean rejectsMonitor(SQLException e) {
         String state = e.getSQLState();
-        return state != null && (state.startsWith("28") || state.equals("3D000"));
+        return state != null && (state.startsWith("28") || state.equals("3D000") || state.equals("08004"));
     }
 
     /**

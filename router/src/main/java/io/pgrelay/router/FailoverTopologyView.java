@@ -32,8 +32,11 @@ public final class FailoverTopologyView implements TopologyView {
     private FailoverTopologyView(Topology topology, Instant wallNow, long nanoNow, RoutingCounters counters) {
         this.topology = topology;
         Node p = topology.primary().orElse(null);
-        this.primary = p == null ? null : new RoutedNode(p, counters.of(p.name()));
-        this.replicas = topology.replicas().stream().map(r -> new RoutedNode(r, counters.of(r.name()))).toList();
+        this.primary = p == null ? null : new RoutedNode(p, counters.of(p.name()), false);
+        long timeline = p == null ? 0 : p.wal().timeline();
+        this.replicas = topology.replicas().stream()
+                .map(n -> new RoutedNode(n, counters.of(n.name()), followsOlderTimeline(n, timeline)))
+                .toList();
         Wal wal = p == null ? Wal.UNKNOWN : p.wal();
         if (wal.currentLsn() > 0 && wal.sampledAt().isAfter(Instant.EPOCH)) {
             primaryLsn = wal.currentLsn();
@@ -42,6 +45,15 @@ public final class FailoverTopologyView implements TopologyView {
             primaryLsn = -1;
             primaryLsnSampledAt = nanoNow - Duration.ofDays(1).toNanos();
         }
+    }
+
+    /**
+     * A standby still on a timeline older than the primary's follows a former primary (it was
+     * down during a failover, or was not re-pointed): it cannot see the new primary's writes.
+     */
+    private static boolean followsOlderTimeline(Node standby, long primaryTimeline) {
+        long t = standby.wal().timeline();
+        return t > 0 && primaryTimeline > 0 && t < primaryTimeline;
     }
 
     /** A view of {@code topology}; {@code wallNow} and {@code nanoNow} are read together by the caller. */
@@ -81,10 +93,13 @@ public final class FailoverTopologyView implements TopologyView {
 
     /**
      * A node of the snapshot. A standby counts as healthy only once the monitor has seen it report
-     * being one and sampled its replay position: a replica pgrelay cannot watch gets no reads.
-     * {@code counters} carry the node's load and routing counts across snapshots.
+     * being one and sampled its replay position, and while it is on the primary's timeline: a
+     * replica pgrelay cannot watch, or that follows a former primary, gets no reads.
+     *
+     * @param counters the node's load and routing counts, carried across snapshots
+     * @param olderTimeline the standby is on a timeline older than the primary's
      */
-    public record RoutedNode(Node node, NodeCounters counters) implements ReplicaView {
+    public record RoutedNode(Node node, NodeCounters counters, boolean olderTimeline) implements ReplicaView {
         @Override
         public String name() {
             return node.name();
@@ -92,7 +107,7 @@ public final class FailoverTopologyView implements TopologyView {
 
         @Override
         public boolean healthy() {
-            return node.usable() && (node.isPrimary() || (node.discovered() && sampled()));
+            return node.usable() && (node.isPrimary() || (node.discovered() && sampled() && !olderTimeline));
         }
 
         @Override

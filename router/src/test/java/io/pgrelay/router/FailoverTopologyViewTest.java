@@ -71,4 +71,18 @@ class FailoverTopologyViewTest {
                 view.primaryLsnSampledAt());
         assertEquals("primary", view.primary().name());
     }
+
+    @Test
+    void aStandbyOnAnOlderTimelineThanThePrimaryTakesNoReads() {
+        Wal promoted = new Wal(2, 5000, 0, 0, 0, Duration.ZERO, List.of(), now);
+        Topology t = configured.with("primary", n -> n.withObserved(NodeRole.PRIMARY, promoted))
+                .with("replica1", n -> n.withObserved(NodeRole.REPLICA, replicaWal(900, 0, now)));
+        FailoverTopologyView.RoutedNode stale = FailoverTopologyView.of(t, now, 0).replicas().getFirst();
+        assertTrue(stale.olderTimeline());
+        assertFalse(stale.healthy(), "replica1 follows timeline 1, the primary writes timeline 2");
+
+        Wal following = new Wal(2, 0, 4000, 4000, 1000, Duration.ZERO, List.of(), now);
+        Topology caughtOn = t.with("replica1", n -> n.withObserved(NodeRole.REPLICA, following));
+        assertTrue(FailoverTopologyView.of(caughtOn, now, 0).replicas().getFirst().healthy());
+    }
 }

@@ -91,6 +91,7 @@ public final class PgRelayServer implements AutoCloseable {
                 new ConnectionCaps(pc::maxDatabaseConnections, pc::maxUserConnections));
         this.topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
         this.router = RouterSetup.create(config.routing(), topology);
+        topology.subscribe(new NodeRetirement(pools));
         this.services = new SessionServices(new ClientAuth(config.auth()), pools, router,
                 new CancelRegistry(serverBootstrap.clone()), config.maxMessageSize(), config.startupTimeout(),
                 pc.maxClientConn());
@@ -166,6 +167,11 @@ public final class PgRelayServer implements AutoCloseable {
     /** The meter registry that /metrics exports; add pgrelay's meters here. */
     public RelayMetrics metrics() {
         return metrics;
+    }
+
+    /** The monitor and failover controller; null until {@link #start()}. */
+    public FailoverService failover() {
+        return failover;
     }
 
     /** The nodes as the monitor last saw them; read without locks. */

@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
@@ -104,6 +105,52 @@ final class Clusters {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
+        }
+    }
+
+    /** Each standby's received WAL right after the kill, before any promotion (the grace period is 2 s). */
+    static Map<String, Long> receivedLsns(PgCluster pg) throws SQLException {
+        Map<String, Long> lsns = new HashMap<>();
+        for (PgCluster.Node r : pg.replicas()) {
+            try (Connection c = r.connect("postgres")) {
+                lsns.put(r.name(), Clusters.queryLong(c, "SELECT (pg_last_wal_receive_lsn() - '0/0')::bigint"));
+            }
+        }
+        return lsns;
+    }
+
+    /** The other standby streams from the new primary and replays what is written there. */
+    static void assertStreamsFrom(PgCluster pg, String primary, String standby) throws Exception {
+        try (Connection p = node(pg, primary).connect("postgres")) {
+            Clusters.await(Duration.ofSeconds(20), standby + " streaming from " + primary, () -> Clusters.queryLong(p,
+                    "SELECT count(*) FROM pg_stat_replication WHERE application_name = '" + standby
+                            + "' AND state = 'streaming'") == 1);
+            try (Statement st = p.createStatement()) {
+                st.execute("CREATE TABLE IF NOT EXISTS after_failover (note text)");
+                st.execute("INSERT INTO after_failover VALUES ('written on " + primary + "')");
+            }
+        }
+        try (Connection s = node(pg, standby).connect("postgres")) {
+            Clusters.await(Duration.ofSeconds(10), standby + " replays the new primary's writes", () -> {
+                try {
+                    return Clusters.queryLong(s, "SELECT count(*) FROM after_failover WHERE note = 'written on "
+                            + primary + "'") == 1;
+                } catch (SQLException e) {
+                    return false; // the table has not arrived yet
+                }
+            });
+        }
+    }
+
+    static PgCluster.Node node(PgCluster pg, String name) {
+        return pg.nodes().stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    /** Waits until the monitor has seen every node of a 1 + 2 cluster answer and sampled its WAL. */
+    static void awaitAllUp(TopologyHolder holder) throws InterruptedException {
+        for (String name : List.of("primary", "replica1", "replica2")) {
+            Clusters.awaitNode(holder, name, Duration.ofSeconds(10), "discovered and UP",
+                    n -> n.discovered() && n.usable() && n.wal().sampledAt().getEpochSecond() > 0);
         }
     }
 }

@@ -58,7 +58,7 @@ class FailoverIT {
             PgRelayConfig config = Clusters.config(pg, Map.of());
             try (FailoverService failover = FailoverService.start(config)) {
                 TopologyHolder holder = failover.topology();
-                awaitAllUp(holder);
+                Clusters.awaitAllUp(holder);
                 Writer writer = Writer.start(pg.primary());
                 Killed k = killPrimaryWhileWriting(pg, holder, writer, 200);
                 String promoted = k.promoted();
@@ -67,7 +67,7 @@ class FailoverIT {
                         writer.acked.size(), k.received());
                 assertEveryRowPresent(pg, promoted, writer.acked);
                 String other = promoted.equals("replica1") ? "replica2" : "replica1";
-                assertStreamsFrom(pg, promoted, other);
+                Clusters.assertStreamsFrom(pg, promoted, other);
                 assertEquals(1, failover.controller().status().failovers());
 
                 Node old = holder.current().node("primary").orElseThrow();
@@ -117,20 +117,20 @@ class FailoverIT {
                         "hooks.on_node_down", "echo %{node} %{port} >> " + downOut));
                 try (FailoverService failover = FailoverService.start(config)) {
                     TopologyHolder holder = failover.topology();
-                    awaitAllUp(holder);
+                    Clusters.awaitAllUp(holder);
                     Killed k = killPrimaryWhileWriting(pg, holder, Writer.start(pg.primary()), 100);
                     String promoted = k.promoted();
                     times.add(k.writableMs());
                     Duration bound = config.failover().gracePeriod().plus(FAILOVER_BOUND);
                     assertTrue(k.writableMs() <= bound.toMillis(), "writable after " + k.writableMs() + " ms");
-                    assertStreamsFrom(pg, promoted, promoted.equals("replica1") ? "replica2" : "replica1");
+                    Clusters.assertStreamsFrom(pg, promoted, promoted.equals("replica1") ? "replica2" : "replica1");
 
                     Clusters.await(Duration.ofSeconds(5), "the on_failover hook's output", () -> Files.exists(failoverOut)
                             && Files.readString(failoverOut).endsWith("\n"));
                     String[] hook = Files.readString(failoverOut).strip().split(" ");
                     assertEquals(List.of("primary", promoted), List.of(hook[0], hook[1]));
                     assertTrue(Lsn.parse(hook[3]) >= Lsn.parse(hook[2]), "new LSN " + hook[3] + " old " + hook[2]);
-                    assertEquals(Integer.toString(node(pg, promoted).port()), hook[4]);
+                    assertEquals(Integer.toString(Clusters.node(pg, promoted).port()), hook[4]);
                     assertEquals("primary " + pg.primary().port(), Files.readString(downOut).strip());
                 }
             }
@@ -146,7 +146,7 @@ class FailoverIT {
                     "failover.grace_period", "500ms"));
             try (FailoverService failover = FailoverService.start(config)) {
                 TopologyHolder holder = failover.topology();
-                awaitAllUp(holder);
+                Clusters.awaitAllUp(holder);
                 // Cut both standbys off, then write a few MB that only the primary has.
                 for (PgCluster.Node r : pg.replicas()) {
                     try (Connection c = r.connect("postgres"); Statement st = c.createStatement()) {
@@ -220,7 +220,7 @@ class FailoverIT {
                     "failover.grace_period", "500ms"));
             try (FailoverService failover = FailoverService.start(config)) {
                 TopologyHolder holder = failover.topology();
-                awaitAllUp(holder);
+                Clusters.awaitAllUp(holder);
                 pg.primary().kill();
                 Clusters.await(Duration.ofSeconds(10), "the alarm for a primary left down",
                         () -> failover.controller().status().alarm().contains("failover.enabled is false"));
@@ -240,9 +240,9 @@ class FailoverIT {
                 assertEquals("replica2", holder.current().primary().orElseThrow().name());
                 assertEquals(NodeState.FENCED, holder.current().node("primary").orElseThrow().state());
                 // A detached standby is re-pointed too; it then rejoins on the new timeline.
-                assertStreamsFrom(pg, "replica2", "replica1");
+                Clusters.assertStreamsFrom(pg, "replica2", "replica1");
                 Clusters.await(Duration.ofSeconds(15), "replica1 on timeline 2", () -> {
-                    try (Connection c = node(pg, "replica1").connect("postgres")) {
+                    try (Connection c = Clusters.node(pg, "replica1").connect("postgres")) {
                         return Clusters.queryLong(c, "SELECT received_tli FROM pg_stat_wal_receiver") == 2;
                     }
                 });
@@ -273,7 +273,7 @@ class FailoverIT {
         Clusters.await(Duration.ofSeconds(20), rows + " rows acknowledged", () -> writer.acked.size() >= rows);
         long killed = System.nanoTime();
         pg.primary().kill();
-        Map<String, Long> received = receivedLsns(pg);
+        Map<String, Long> received = Clusters.receivedLsns(pg);
         writer.stop();
         String promoted = awaitNewPrimary(holder, killed);
         long writableMs = awaitWritable(pg, holder, killed);
@@ -286,24 +286,6 @@ class FailoverIT {
         try (Connection c = pg.primary().connect("postgres"); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE ledger (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())");
         }
-    }
-
-    private static void awaitAllUp(TopologyHolder holder) throws InterruptedException {
-        for (String name : List.of("primary", "replica1", "replica2")) {
-            Clusters.awaitNode(holder, name, Duration.ofSeconds(10), "discovered and UP",
-                    n -> n.discovered() && n.usable() && n.wal().sampledAt().getEpochSecond() > 0);
-        }
-    }
-
-    /** Each standby's received WAL right after the kill, before any promotion (the grace period is 2 s). */
-    private static Map<String, Long> receivedLsns(PgCluster pg) throws SQLException {
-        Map<String, Long> lsns = new HashMap<>();
-        for (PgCluster.Node r : pg.replicas()) {
-            try (Connection c = r.connect("postgres")) {
-                lsns.put(r.name(), Clusters.queryLong(c, "SELECT (pg_last_wal_receive_lsn() - '0/0')::bigint"));
-            }
-        }
-        return lsns;
     }
 
     private static String awaitNewPrimary(TopologyHolder holder, long killedNanos) throws InterruptedException {
@@ -325,7 +307,7 @@ class FailoverIT {
         while (System.nanoTime() - deadline < 0) {
             Node primary = holder.current().primary().orElse(null);
             if (primary != null) {
-                try (Connection c = node(pg, primary.name()).connect("postgres"); Statement st = c.createStatement()) {
+                try (Connection c = Clusters.node(pg, primary.name()).connect("postgres"); Statement st = c.createStatement()) {
                     st.execute("INSERT INTO ledger (id) VALUES (-1)");
                     return (System.nanoTime() - killedNanos) / 1_000_000;
                 } catch (SQLException e) {
@@ -340,7 +322,7 @@ class FailoverIT {
     private static void assertEveryRowPresent(PgCluster pg, String promoted, ConcurrentLinkedQueue<Long> acked)
             throws SQLException {
         Set<Long> present = new HashSet<>();
-        try (Connection c = node(pg, promoted).connect("postgres"); Statement st = c.createStatement();
+        try (Connection c = Clusters.node(pg, promoted).connect("postgres"); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT id FROM ledger")) {
             while (rs.next()) {
                 present.add(rs.getLong(1));
@@ -354,33 +336,6 @@ class FailoverIT {
         }
         assertEquals(List.of(), missing, "acknowledged rows missing on " + promoted + " (of " + acked.size() + ")");
         assertFalse(acked.isEmpty());
-    }
-
-    /** The other standby streams from the new primary and replays what is written there. */
-    private static void assertStreamsFrom(PgCluster pg, String primary, String standby) throws Exception {
-        try (Connection p = node(pg, primary).connect("postgres")) {
-            Clusters.await(Duration.ofSeconds(20), standby + " streaming from " + primary, () -> Clusters.queryLong(p,
-                    "SELECT count(*) FROM pg_stat_replication WHERE application_name = '" + standby
-                            + "' AND state = 'streaming'") == 1);
-            try (Statement st = p.createStatement()) {
-                st.execute("CREATE TABLE IF NOT EXISTS after_failover (note text)");
-                st.execute("INSERT INTO after_failover VALUES ('written on " + primary + "')");
-            }
-        }
-        try (Connection s = node(pg, standby).connect("postgres")) {
-            Clusters.await(Duration.ofSeconds(10), standby + " replays the new primary's writes", () -> {
-                try {
-                    return Clusters.queryLong(s, "SELECT count(*) FROM after_failover WHERE note = 'written on "
-                            + primary + "'") == 1;
-                } catch (SQLException e) {
-                    return false; // the table has not arrived yet
-                }
-            });
-        }
-    }
-
-    private static PgCluster.Node node(PgCluster pg, String name) {
-        return pg.nodes().stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
     }
 
     /** Inserts ledger rows one by one in autocommit on one node and remembers each acknowledged id. */

@@ -21,9 +21,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.stream.Collectors;
 
 /**
- * A real PostgreSQL primary + streaming replica with an in-process pgrelay in front, for
+ * A real PostgreSQL primary + streaming replicas (every one configured in pgrelay) with an in-process pgrelay in front, for
  * end-to-end tests. Users: {@code app} (plaintext in the users file), {@code scram_app} (the
  * SCRAM verifier copied from pg_authid, so pgrelay logs in with the client's recovered key),
  * each owning a database of the same name. Reads stay on the primary ({@code routing.consistency:
@@ -97,7 +98,8 @@ public final class RelayHarness implements AutoCloseable {
         o.put("listen", "127.0.0.1:0");
         o.put("admin.listen", "127.0.0.1:0");
         o.put("primary", "127.0.0.1:" + cluster.primary().port());
-        o.put("replicas", "127.0.0.1:" + cluster.replicas().get(0).port());
+        o.put("replicas", cluster.replicas().stream().map(r -> "127.0.0.1:" + r.port())
+                .collect(Collectors.joining(",")));
         o.put("auth.users_file", dir.resolve("users.txt").toString());
         o.put("startup_timeout", "2s");
         o.put("shutdown_timeout", "2s");

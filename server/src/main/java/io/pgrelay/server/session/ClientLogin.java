@@ -47,6 +47,7 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
     private Map<String, String> leaseParameters;
     private SessionSettings settings;
     private ScheduledFuture<?> startupTimer;
+    private FailoverWait failoverWait;
 
     public ClientLogin(SessionServices services) {
         super(services, null, ClientState.STARTUP);
@@ -201,15 +202,25 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
             AdminConsole.takeOver(services, this, framer, heldBack);
             return;
         }
-        Node node;
+        leaseOnPrimary();
+    }
+
+    /**
+     * Leases on the primary in service. Without one (a failover), a transaction-pooled login
+     * opens on a standby, since its work is routed statement by statement anyway; a
+     * session-pooled one waits for a primary.
+     */
+    private void leaseOnPrimary() {
         try {
-            node = services.router().routeSession().node();
+            pool = poolOn(services.router().routeSession().node());
         } catch (RoutingException e) {
-            fatal(e.sqlState(), e.getMessage());
-            return;
+            pool = services.router().view().topology().usableReplicas().stream().filter(Node::discovered)
+                    .map(this::poolOn).filter(p -> p.settings().transactionPooling()).findFirst().orElse(null);
+            if (pool == null) {
+                awaitPrimary(null);
+                return;
+            }
         }
-        PoolKey key = new PoolKey(new ServerAddress(node.name(), node.host(), node.port()), startup.database(), startup.user());
-        pool = services.pools().pool(channel.eventLoop(), key);
         leaseParameters = serverParameters(startup);
         if (pool.settings().transactionPooling()) {
             try {
@@ -222,6 +233,11 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
             leaseParameters = Map.of();
         }
         pool.lease(leaseParameters, auth.credentials()).addListener(this::onLeased);
+    }
+
+    private Pool poolOn(Node node) {
+        return services.pools().pool(channel.eventLoop(), new PoolKey(new ServerAddress(node.name(), node.host(),
+                node.port()), startup.database(), startup.user()));
     }
 
     /** The client's startup parameters that the server connection must be opened with. */
@@ -252,8 +268,21 @@ public final class ClientLogin extends ClientHandler implements MessageFramer.Si
         session.start(heldBack);
     }
 
+    /** Waits up to failover.wait_timeout for a primary (other than {@code failedNode}, or that one alive again). */
+    private void awaitPrimary(String failedNode) {
+        if (failoverWait == null) {
+            failoverWait = FailoverWait.forClient(services, channel.eventLoop());
+        }
+        failoverWait.await(failedNode, () -> state == ClientState.WAITING_FOR_SERVER, primary -> leaseOnPrimary(),
+                message -> fatal(FailoverWait.CANNOT_CONNECT_NOW, message));
+    }
+
     private void leaseFailed(Throwable cause) {
-        if (cause instanceof PoolException pe && pe.serverError() != null) {
+        if (FailoverWait.unreachable(cause)) {
+            log.info("server {} unreachable for user \"{}\": {}; waiting for a primary", pool.key().node(),
+                    startup.user(), cause.getMessage());
+            awaitPrimary(pool.key().node().nodeName());
+        } else if (cause instanceof PoolException pe && pe.serverError() != null) {
             log.info("server refused user \"{}\" database \"{}\": {}", startup.user(), startup.database(), pe.getMessage());
             closeWith(pe.serverError());
         } else if (cause instanceof PoolException pe) {

@@ -37,6 +37,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,6 +113,10 @@ public final class ClientSession extends ClientHandler
     /** The routing counters of the attached server's node. */
     private NodeCounters serverCounters;
     private boolean retryScheduled;
+    /** A replica read kept until answered, to run elsewhere if the replica drops it. */
+    private final ReplicaReadReplay replicaRead = new ReplicaReadReplay();
+    /** Created at the first failover this client lives through. */
+    private FailoverWait failoverWait;
 
     ClientSession(SessionServices services, Channel channel, Pool pool, ServerConnection server, MessageFramer framer,
                   Map<String, String> leaseParameters, BackendCredentials credentials, SessionSettings settings) {
@@ -182,6 +187,8 @@ public final class ClientSession extends ClientHandler
         }
         // A BEGIN pgrelay answered runs first, on the node its first statement chose.
         for (ByteBuf begin = requests.pollPreamble(); begin != null; begin = requests.pollPreamble()) {
+            // The client already saw this BEGIN answered: a read inside it cannot be run again elsewhere.
+            replicaRead.settle();
             pending.add(PendingResponses.QUERY | PendingResponses.OWN, null);
             s.expectReadyForQuery();
             s.write(begin);
@@ -201,7 +208,9 @@ public final class ClientSession extends ClientHandler
     /** Feeds the bytes held while no server was attached, then lets the client be read again. */
     private void replayHeld() {
         while (!held.isEmpty() && server != null && welcomed && state == ClientState.ACTIVE) {
-            feed(held.poll());
+            ByteBuf next = held.poll();
+            replicaRead.keep(next);
+            feed(next);
         }
         flushToServer();
         if (state == ClientState.ACTIVE && (server == null || server.channel().isWritable())) {
@@ -239,6 +248,7 @@ public final class ClientSession extends ClientHandler
             }
             return;
         }
+        replicaRead.keep(bytes);
         feed(bytes);
     }
 
@@ -262,7 +272,10 @@ public final class ClientSession extends ClientHandler
     }
 
     private void lease() {
-        Pool target = transactionPooling ? routeHeld() : pool;
+        leaseFrom(transactionPooling ? routeHeld() : pool);
+    }
+
+    private void leaseFrom(Pool target) {
         if (target == null) {
             return;
         }
@@ -282,7 +295,11 @@ public final class ClientSession extends ClientHandler
         try {
             outcome = requests.next(held, channel.alloc());
         } catch (RoutingException e) {
-            fatal(e.sqlState(), e.getMessage());
+            if (services.router().view().topology().primary().isEmpty()) {
+                awaitPrimary(null, primary -> lease());
+            } else {
+                fatal(e.sqlState(), e.getMessage());
+            }
             return null;
         }
         switch (outcome) {
@@ -315,6 +332,24 @@ public final class ClientSession extends ClientHandler
         }
     }
 
+    /**
+     * A failover is under way: waits for a primary (see {@link FailoverWait}), the held work
+     * staying held, then {@code then}; fails the client at failover.wait_timeout.
+     */
+    private void awaitPrimary(String failedNode, Consumer<Node> then) {
+        if (failoverWait == null) {
+            failoverWait = FailoverWait.forClient(services, channel.eventLoop());
+        }
+        leasing = true;
+        failoverWait.await(failedNode, () -> state == ClientState.ACTIVE, primary -> {
+            leasing = false;
+            then.accept(primary);
+        }, message -> {
+            leasing = false;
+            fatal(SqlState.CONNECTION_FAILURE, message);
+        });
+    }
+
     private Pool poolFor(Node node) {
         PoolKey home = pool.key();
         ServerAddress address = new ServerAddress(node.name(), node.host(), node.port());
@@ -344,7 +379,9 @@ public final class ClientSession extends ClientHandler
         if (!lease.isSuccess()) {
             if (state == ClientState.ACTIVE) {
                 Throwable cause = lease.cause();
-                if (cause instanceof PoolException pe && pe.serverError() != null) {
+                if (FailoverWait.unreachable(cause)) {
+                    retryElsewhere(from, cause);
+                } else if (cause instanceof PoolException pe && pe.serverError() != null) {
                     closeWith(pe.serverError());
                 } else if (cause instanceof PoolException pe) {
                     log.warn("no server connection for {}: {}", from.key(), pe.getMessage());
@@ -360,9 +397,30 @@ public final class ClientSession extends ClientHandler
             from.release(s);
             return;
         }
+        if (failoverWait != null) {
+            failoverWait.succeeded();
+        }
+        if (onReplica) {
+            replicaRead.begin();
+        }
         serverPool = from;
         attach(s);
         replayHeld();
+    }
+
+    /**
+     * Nothing held was sent, so the work may go elsewhere: a read meant for an unreachable replica
+     * goes to the primary; work for an unreachable primary waits for the failover.
+     */
+    private void retryElsewhere(Pool failed, Throwable cause) {
+        log.info("client {}: {}; {}", channel.remoteAddress(), cause.getMessage(),
+                onReplica ? "sending the read to the primary" : "waiting for a primary");
+        if (onReplica) {
+            onReplica = false;
+            awaitPrimary(null, primary -> leaseFrom(poolFor(primary)));
+        } else {
+            awaitPrimary(failed.key().node().nodeName(), primary -> lease());
+        }
     }
 
     @Override
@@ -495,6 +553,7 @@ public final class ClientSession extends ClientHandler
         ClientStatement statement = new ClientStatement(services.statementNames().nameFor(body), body,
                 analysis.effects(), rollsBack(analysis));
         statements.put(name, statement);
+        replicaRead.settle();
         ParseUndo undo = new ParseUndo(name, statement, null);
         if (server.prepared().contains(statement.serverName())) {
             addSynthetic(PendingResponses.SYNTHETIC_PARSE_COMPLETE, undo);
@@ -654,6 +713,7 @@ public final class ClientSession extends ClientHandler
 
     @Override
     public void onServerBytes(ByteBuf bytes) {
+        replicaRead.settle();
         channel.write(bytes, channel.voidPromise());
     }
 
@@ -662,15 +722,26 @@ public final class ClientSession extends ClientHandler
         ErrorResponse error = null;
         if (type == 'E') {
             error = (ErrorResponse) BackendMessage.decode(buf, start, length);
+            if (error.isFatal() && replicaRead.replayable()) {
+                // The replica dropped the read unanswered: it runs elsewhere once the connection closes.
+                log.info("client {}: replica {} ended the connection before answering ({}); the read runs again",
+                        channel.remoteAddress(), server, error.message());
+                return false;
+            }
             serverFatalSeen |= error.isFatal();
         } else if (type == 'Z' && services.draining()) {
             closeWhenIdle = true;
         }
         if (!transactionPooling || pending.isEmpty()) {
+            replicaRead.settle();
             return true;
         }
         int kind = pending.headKind();
         boolean own = (kind & PendingResponses.OWN) != 0;
+        if (!own) {
+            // pgrelay's own settings query may be answered; the client's read not yet.
+            replicaRead.settle();
+        }
         int request = kind & ~PendingResponses.OWN;
         if (error != null) {
             if (!own) {
@@ -839,13 +910,30 @@ public final class ClientSession extends ClientHandler
         if (state != ClientState.ACTIVE) {
             return;
         }
-        if (serverFatalSeen) {
+        if (replicaRead.replayable()) {
+            replayElsewhere(closed);
+        } else if (serverFatalSeen) {
             // PostgreSQL already told the client why (e.g. pg_terminate_backend's FATAL).
             state = ClientState.CLOSED;
             channel.close();
         } else {
             fatal(SqlState.CONNECTION_FAILURE, "server connection to " + closed.key().node() + " was lost");
         }
+    }
+
+    /** Runs a replica read the replica dropped unanswered again, on the primary, as if it had just arrived. */
+    private void replayElsewhere(ServerConnection closed) {
+        log.info("client {}: the connection to {} closed before the read was answered; sending it to the primary",
+                channel.remoteAddress(), closed.key().node());
+        replicaRead.restoreInto(held);
+        pending.clear();
+        batchOpen = false;
+        droppingUntilSync = false;
+        serverSkippingUntilSync = false;
+        wroteToServer = false;
+        onReplica = false;
+        channel.config().setAutoRead(false);
+        awaitPrimary(null, primary -> leaseFrom(poolFor(primary)));
     }
 
     @Override
@@ -889,6 +977,7 @@ public final class ClientSession extends ClientHandler
         services.clients().remove(this);
         services.cancels().unregister(cancelKey);
         framer.release();
+        replicaRead.settle();
         held.forEach(ByteBuf::release);
         held.clear();
         pending.clear();
