@@ -69,6 +69,8 @@ public final class ClientSession extends ClientHandler
     private static final String TRANSACTION_INSPECTED = "QSFXPBDECH";
     /** Server messages that end the answer to a request, watched in transaction pooling. */
     private static final String TRACKED_SERVER_TYPES = "123ntTCIs";
+    /** A pool handing out one dead connection after another is not hidden from the client for long. */
+    private static final int MAX_UNUSED_SERVERS_LOST = 3;
 
     private final Pool pool;
     private final MessageFramer framer;
@@ -89,6 +91,10 @@ public final class ClientSession extends ClientHandler
     private boolean wroteToServer;
     private boolean terminateRequested;
     private boolean serverFatalSeen;
+    /** Transaction pooling: something of the client's went to the attached server since it was leased. */
+    private boolean clientBytesSent;
+    /** Servers lost in a row before any of the client's bytes reached them (bounds the retries). */
+    private int unusedServersLost;
     private boolean closeWhenIdle;
     /** Extended-query messages sent since the last Sync: the server must stay until it. */
     private boolean batchOpen;
@@ -166,6 +172,7 @@ public final class ClientSession extends ClientHandler
     /** Links {@code s} to this client and, in transaction pooling, sends it the client's settings. */
     private void attach(ServerConnection s) {
         server = s;
+        clientBytesSent = false;
         s.attach(this);
         serverCounters = services.router().counters().of(s.key().node().nodeName());
         serverCounters.leased();
@@ -193,6 +200,7 @@ public final class ClientSession extends ClientHandler
             s.expectReadyForQuery();
             s.write(begin);
             wroteToServer = true;
+            clientBytesSent = true;
         }
     }
 
@@ -405,7 +413,13 @@ public final class ClientSession extends ClientHandler
         }
         serverPool = from;
         attach(s);
-        replayHeld();
+        if (!welcomed) {
+            if (pending.isEmpty()) {
+                welcome();
+            }
+        } else {
+            replayHeld();
+        }
     }
 
     /**
@@ -683,6 +697,7 @@ public final class ClientSession extends ClientHandler
     private void writeToServer(ByteBuf bytes) {
         server.write(bytes);
         wroteToServer = true;
+        clientBytesSent = true;
     }
 
     @Override
@@ -690,6 +705,7 @@ public final class ClientSession extends ClientHandler
         if (state == ClientState.ACTIVE && server != null) {
             server.write(bytes);
             wroteToServer = true;
+            clientBytesSent = true;
         } else {
             bytes.release();
         }
@@ -707,6 +723,7 @@ public final class ClientSession extends ClientHandler
     private void flushToServer() {
         if (wroteToServer && server != null) {
             wroteToServer = false;
+            unusedServersLost = 0;
             server.flush();
         }
     }
@@ -725,6 +742,13 @@ public final class ClientSession extends ClientHandler
             if (error.isFatal() && replicaRead.replayable()) {
                 // The replica dropped the read unanswered: it runs elsewhere once the connection closes.
                 log.info("client {}: replica {} ended the connection before answering ({}); the read runs again",
+                        channel.remoteAddress(), server, error.message());
+                return false;
+            }
+            if (error.isFatal() && lostBeforeUse()) {
+                // A pooled connection whose backend ended (e.g. pg_terminate_backend) before pgrelay
+                // saw it: the client never reached it, so another connection serves it when it closes.
+                log.info("client {}: server {} ended before any of the client's messages reached it ({}); using another",
                         channel.remoteAddress(), server, error.message());
                 return false;
             }
@@ -910,7 +934,9 @@ public final class ClientSession extends ClientHandler
         if (state != ClientState.ACTIVE) {
             return;
         }
-        if (replicaRead.replayable()) {
+        if (lostBeforeUse()) {
+            leaseAnotherServer();
+        } else if (replicaRead.replayable()) {
             replayElsewhere(closed);
         } else if (serverFatalSeen) {
             // PostgreSQL already told the client why (e.g. pg_terminate_backend's FATAL).
@@ -919,6 +945,23 @@ public final class ClientSession extends ClientHandler
         } else {
             fatal(SqlState.CONNECTION_FAILURE, "server connection to " + closed.key().node() + " was lost");
         }
+    }
+
+    /** In transaction pooling, the attached server can still be swapped for another unnoticed. */
+    private boolean lostBeforeUse() {
+        return transactionPooling && !clientBytesSent && unusedServersLost < MAX_UNUSED_SERVERS_LOST;
+    }
+
+    /** Leases again from the same pool; what the lost server was sent was pgrelay's own. */
+    private void leaseAnotherServer() {
+        unusedServersLost++;
+        pending.clear();
+        batchOpen = false;
+        droppingUntilSync = false;
+        serverSkippingUntilSync = false;
+        wroteToServer = false;
+        channel.config().setAutoRead(false);
+        leaseFrom(serverPool);
     }
 
     /** Runs a replica read the replica dropped unanswered again, on the primary, as if it had just arrived. */
