@@ -140,6 +140,11 @@ public final class FailoverTopologyView implements TopologyView {
             return counters.timesChosen();
         }
 
+        @Override
+        public void raiseTimesChosen(long atLeast) {
+            counters.raiseChosen(atLeast);
+        }
+
 
         private boolean sampled() {
             return node.wal().sampledAt().isAfter(Instant.EPOCH);

@@ -23,4 +23,8 @@ public interface ReplicaView extends NodeView {
     default long timesChosen() {
         return 0;
     }
+
+    /** Makes {@link #timesChosen()} at least {@code atLeast} (a replica back in rotation catching up). */
+    default void raiseTimesChosen(long atLeast) {
+    }
 }

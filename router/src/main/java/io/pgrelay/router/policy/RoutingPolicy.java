@@ -30,6 +30,9 @@ public final class RoutingPolicy {
 
     private final RoutingSettings settings;
     /** Rotates ties between equally loaded replicas; a racy increment only shifts the rotation. */
+    /** How far behind the leading replica's share (reads per weight) a returning replica may start. */
+    private static final double SHARE_CATCH_UP = 8;
+
     private int turn;
 
     public RoutingPolicy(RoutingSettings settings) {
@@ -107,6 +110,7 @@ public final class RoutingPolicy {
         int n = replicas.size();
         ReplicaView best = null;
         RouteReason miss = RouteReason.NO_REPLICA_ELIGIBLE;
+        catchUp(replicas);
         int start = n == 0 ? 0 : Math.floorMod(turn++, n);
         for (int k = 0; k < n; k++) {
             ReplicaView r = replicas.get((start + k) % n);
@@ -145,7 +149,31 @@ public final class RoutingPolicy {
         if (load != 0) {
             return load < 0;
         }
-        return (r.timesChosen() + 1) * best.weight() < (best.timesChosen() + 1) * r.weight();
+        return share(r) < share(best);
+    }
+
+    /**
+     * A replica back from an outage (or newly added) is raised to at most SHARE_CATCH_UP reads per
+     * weight behind the leading one, so it does not take every read until its total catches up.
+     * Raising to a floor is idempotent, so routing a statement again for bookkeeping changes nothing.
+     */
+    private void catchUp(List<? extends ReplicaView> replicas) {
+        double leading = 0;
+        for (ReplicaView r : replicas) {
+            if (eligible(r)) {
+                leading = Math.max(leading, share(r));
+            }
+        }
+        for (ReplicaView r : replicas) {
+            if (eligible(r)) {
+                r.raiseTimesChosen((long) Math.ceil((leading - SHARE_CATCH_UP) * r.weight()) - 1);
+            }
+        }
+    }
+
+    /** Reads sent so far per unit of weight, counting the one about to be sent. */
+    private static double share(ReplicaView r) {
+        return (r.timesChosen() + 1) / (double) r.weight();
     }
 
     /** Healthy, weighted and within max_replica_lag: eligible for anyone's reads. */

@@ -51,6 +51,13 @@ public final class NodeCounters {
         chosen.incrementAndGet();
     }
 
+    /** Makes {@link #timesChosen()} at least {@code atLeast}. */
+    public void raiseChosen(long atLeast) {
+        if (atLeast > chosen.get()) {
+            chosen.accumulateAndGet(atLeast, Math::max);
+        }
+    }
+
     /** Times reads were sent to this node. */
     public long timesChosen() {
         return chosen.get();

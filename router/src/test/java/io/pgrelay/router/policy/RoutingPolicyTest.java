@@ -289,4 +289,80 @@ class RoutingPolicyTest {
         }
         assertEquals(java.util.Map.of("one", 10L, "two", 20L), chosen);
     }
+
+    /** An idle replica counting the reads sent to it, as the router's node counters do. */
+    static final class Counted implements ReplicaView {
+        final String name;
+        long timesChosen;
+
+        Counted(String name, long timesChosen) {
+            this.name = name;
+            this.timesChosen = timesChosen;
+        }
+
+        public String name() {
+            return name;
+        }
+
+        public boolean healthy() {
+            return true;
+        }
+
+        public int weight() {
+            return 1;
+        }
+
+        public long replayLsn() {
+            return 1000;
+        }
+
+        public long lagBytes() {
+            return 0;
+        }
+
+        public Duration lag() {
+            return Duration.ZERO;
+        }
+
+        public int outstanding() {
+            return 0;
+        }
+
+        public long timesChosen() {
+            return timesChosen;
+        }
+
+        public void raiseTimesChosen(long atLeast) {
+            timesChosen = Math.max(timesChosen, atLeast);
+        }
+    }
+
+    @Test
+    void aReplicaBackFromAnOutageCatchesUpOnlyABoundedNumberOfReads() {
+        ClientRoutingState client = new ClientRoutingState(Consistency.EVENTUAL);
+        Counted back = new Counted("back", 0);
+        Counted stayed = new Counted("stayed", 1000);
+        record Both(List<Counted> replicas) implements TopologyView {
+            public NodeView primary() {
+                return PRIMARY;
+            }
+
+            public long primaryLsn() {
+                return 1000;
+            }
+
+            public long primaryLsnSampledAt() {
+                return 0;
+            }
+        }
+        Both topology = new Both(List.of(back, stayed));
+        int toBack = 0;
+        for (int i = 0; i < 40; i++) {
+            Counted picked = (Counted) policy.route(READ, Hints.NONE, client, topology).node();
+            picked.timesChosen++;
+            toBack += picked == back ? 1 : 0;
+        }
+        assertTrue(toBack >= 22 && toBack <= 25, "8 reads of catching up, then in turn; the returning replica got "
+                + toBack + " of 40");
+    }
 }
