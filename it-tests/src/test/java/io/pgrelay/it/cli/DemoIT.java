@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -25,6 +26,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code pgrelay demo} end to end from the jar: it starts a primary and a streaming replica from
@@ -79,6 +81,51 @@ class DemoIT {
         } finally {
             // When an assertion failed first, the process got SIGKILL and left its servers running.
             cleanUp(demoDir);
+        }
+    }
+
+    /**
+     * A step that fails after the primary is running (here pg_basebackup, replaced by a script that
+     * exits 1) stops that primary and deletes the directory: exit 1 with the step named, no orphan.
+     */
+    @Test
+    void aFailedStepStopsWhatAlreadyRuns(@TempDir Path bin) throws Exception {
+        Path newest = newestBinDir(Path.of("/usr/lib/postgresql"));
+        for (String tool : List.of("initdb", "pg_ctl", "postgres")) {
+            Files.createSymbolicLink(bin.resolve(tool), newest.resolve(tool));
+        }
+        Files.writeString(bin.resolve("pg_basebackup"), "#!/bin/sh\necho 'simulated failure' >&2\nexit 1\n");
+        Files.setPosixFilePermissions(bin.resolve("pg_basebackup"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        // The servers run as the postgres OS user when the tests run as root: it must reach the tools.
+        Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+        Path demoDir = null;
+        try {
+            RelayProcess.Result r = RelayProcess.run(Duration.ofSeconds(150), Map.of(),
+                    "demo", "--pg-bin", bin.toString(), "--duration", "60s");
+            assertEquals(1, r.exit(), r.toString());
+            assertTrue(r.stderr().contains("pgrelay demo: pg_basebackup of the replica failed (exit 1)"), r.toString());
+            assertTrue(r.stderr().contains("simulated failure"), r.toString());
+            Matcher dir = find(Pattern.compile("-D (\\S+)/replica"), r.stderr());
+            demoDir = Path.of(dir.group(1));
+            assertEquals(List.of(), processesUnder(demoDir), "PostgreSQL processes left from " + demoDir);
+            assertFalse(Files.exists(demoDir), demoDir + " should be deleted");
+        } finally {
+            cleanUp(demoDir);
+            // JUnit would warn about links pointing out of its temp dir.
+            for (String tool : List.of("initdb", "pg_ctl", "postgres")) {
+                Files.deleteIfExists(bin.resolve(tool));
+            }
+        }
+    }
+
+    /** The newest /usr/lib/postgresql/N/bin, where the demo looks by default. */
+    private static Path newestBinDir(Path base) throws IOException {
+        try (Stream<Path> versions = Files.list(base)) {
+            return versions.filter(v -> v.getFileName().toString().matches("\\d+"))
+                    .max(Comparator.comparingInt((Path v) -> Integer.parseInt(v.getFileName().toString())))
+                    .map(v -> v.resolve("bin"))
+                    .orElseThrow(() -> new AssertionError("no PostgreSQL under " + base));
         }
     }
 
