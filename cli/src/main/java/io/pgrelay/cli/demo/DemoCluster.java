@@ -195,8 +195,10 @@ final class DemoCluster implements AutoCloseable {
             }
         }
         // Whatever a failed step left behind: only the postmaster's command line names its data directory.
+        // With the separator, so that /tmp/pgrelay-demo-12 never matches another demo's /tmp/pgrelay-demo-123.
+        String under = dir + "/";
         List<ProcessHandle> left = ProcessHandle.allProcesses()
-                .filter(h -> h.info().commandLine().orElse("").contains(dir.toString()))
+                .filter(h -> h.info().commandLine().orElse("").contains(under))
                 .toList();
         left.forEach(DemoCluster::killTree);
         for (ProcessHandle h : left) {

@@ -158,7 +158,7 @@ class DemoIT {
     private static List<String> processesUnder(Path dir) {
         return ProcessHandle.allProcesses()
                 .map(h -> h.info().commandLine().orElse(""))
-                .filter(cmd -> cmd.contains(dir.toString()))
+                .filter(cmd -> cmd.contains(dir + "/"))
                 .toList();
     }
 
@@ -167,7 +167,7 @@ class DemoIT {
             return;
         }
         List<ProcessHandle> left = ProcessHandle.allProcesses()
-                .filter(h -> h.info().commandLine().orElse("").contains(dir.toString()))
+                .filter(h -> h.info().commandLine().orElse("").contains(dir + "/"))
                 .toList();
         for (ProcessHandle h : left) {
             h.descendants().forEach(ProcessHandle::destroyForcibly);
