@@ -1,5 +1,6 @@
 package io.pgrelay.cli;
 
+import io.pgrelay.cli.demo.DemoCommand;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
@@ -17,6 +18,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, CheckConfigCommand.class, PasswdCommand.class, CompletionCommand.class,
             ClassifyCommand.class, ViewCommand.Pools.class, ViewCommand.Clients.class, ViewCommand.Stats.class,
             ViewCommand.Nodes.class, PauseResumeCommand.Pause.class, PauseResumeCommand.Resume.class,
+            DemoCommand.class,
             CommandLine.HelpCommand.class})
 public final class PgRelayCli implements Runnable {
     /** Exit code for an invalid configuration, as sysexits.h's EX_CONFIG. */
