@@ -74,6 +74,8 @@ class ReplicaLagTimeIT {
             assertEquals("57P03", e.getSQLState(), e.getMessage());
             assertTrue(e.getMessage().contains("routing.on_no_replica is error"), e.getMessage());
             assertTrue(e.getMessage().contains("routing.max_replica_lag_time"), e.getMessage());
+            assertEquals(1, st.executeUpdate("INSERT INTO lagged VALUES (2)"),
+                    "the refusal is an ERROR: the connection goes on, and a write runs on the primary");
         }
         Routed.awaitReplica(h, n -> n.wal().receiveLsn() == n.wal().replayLsn(), "caught up again");
         try (Connection c = h.connect(); Statement st = c.createStatement()) {

@@ -7,6 +7,7 @@ import io.pgrelay.failover.Node;
 import io.pgrelay.router.FailoverTopologyView;
 import io.pgrelay.router.RouteTarget;
 import io.pgrelay.router.Router;
+import io.pgrelay.router.RoutingException;
 import io.pgrelay.router.classify.ClassifiedQuery;
 import io.pgrelay.router.policy.ClientRoutingState;
 import io.pgrelay.router.policy.RouteReason;
@@ -45,6 +46,8 @@ final class RequestRouter {
     static final String LAST_WRITE_LSN = "pgrelay.last_write_lsn";
     /** A SHOW pgrelay.last_write_lsn right after a commit waits this long at most for a primary sample. */
     private static final long LSN_WAIT_NANOS = 1_000_000_000L;
+    /** routing.on_no_replica: error refuses a read no replica can take (cannot_connect_now). */
+    private static final String NO_REPLICA = "57P03";
     private static final BackendMessage.RowDescription LSN_COLUMNS =
             new BackendMessage.RowDescription(List.of(BackendMessage.Column.text(LAST_WRITE_LSN)));
 
@@ -105,30 +108,56 @@ final class RequestRouter {
      * @throws io.pgrelay.router.RoutingException when the work must run on the primary and none is in service
      */
     Outcome next(ArrayDeque<ByteBuf> held, ByteBufAllocator alloc) {
-        while (!held.isEmpty()) {
-            int answered = answerHead(held, alloc);
-            if (answered < 0) {
-                return Outcome.RETRY_LATER;
+        while (true) {
+            while (!held.isEmpty()) {
+                int answered = answerHead(held, alloc);
+                if (answered < 0) {
+                    return Outcome.RETRY_LATER;
+                }
+                if (answered == 0) {
+                    break;
+                }
+                skip(held, answered);
             }
-            if (answered == 0) {
-                break;
+            if (held.isEmpty()) {
+                return Outcome.ANSWERED;
             }
-            skip(held, answered);
+            int refused;
+            ByteBuf all = view(held);
+            try {
+                Frames frames = Frames.scan(all, maxHeldBytes);
+                if (frames.waiting()) {
+                    return Outcome.WAIT_FOR_BYTES;
+                }
+                try {
+                    route(decidingQuery(all, frames.end()), frames.whole());
+                    return Outcome.ROUTED;
+                } catch (RoutingException e) {
+                    if (!NO_REPLICA.equals(e.sqlState()) || !frames.whole()) {
+                        throw e;
+                    }
+                    refused = firstRequestLength(all);
+                    reply.accept(BackendMessage.Errors.error(e.sqlState(), e.getMessage()));
+                    replyReadyForQuery();
+                }
+            } finally {
+                if (all != held.peek()) {
+                    all.release();
+                }
+            }
+            // Only the first request is refused (as PostgreSQL would fail it); what follows is routed afresh.
+            skip(held, refused);
         }
-        if (held.isEmpty()) {
-            return Outcome.ANSWERED;
-        }
-        ByteBuf all = view(held);
-        try {
-            Frames frames = Frames.scan(all, maxHeldBytes);
-            if (frames.waiting()) {
-                return Outcome.WAIT_FOR_BYTES;
-            }
-            route(decidingQuery(all, frames.end()), frames.whole());
-            return Outcome.ROUTED;
-        } finally {
-            if (all != held.peek()) {
-                all.release();
+    }
+
+    /** The bytes of {@code all}'s first request: up to and including its first Query or Sync. */
+    private static int firstRequestLength(ByteBuf all) {
+        int i = all.readerIndex();
+        while (true) {
+            byte type = all.getByte(i);
+            i += all.getInt(i + 1) + 1;
+            if (type == 'Q' || type == 'S') {
+                return i - all.readerIndex();
             }
         }
     }

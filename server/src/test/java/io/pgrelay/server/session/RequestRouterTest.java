@@ -18,8 +18,10 @@ import io.pgrelay.router.Router;
 import io.pgrelay.router.policy.ClientRoutingState;
 import io.pgrelay.router.policy.Consistency;
 import io.pgrelay.router.policy.RouteReason;
+import io.pgrelay.router.policy.RoutingSettings;
 import io.pgrelay.server.session.RequestRouter.Outcome;
 import io.pgrelay.wire.message.backend.BackendMessage;
+import io.pgrelay.wire.message.backend.BackendMessage.ErrorResponse;
 import io.pgrelay.wire.message.backend.TransactionStatus;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -325,5 +327,34 @@ class RequestRouterTest {
                 new BackendMessage.CommandComplete("SHOW"), BackendMessage.ReadyForQuery.IDLE), replies);
         assertEquals(Outcome.ROUTED, read(query("SHOW work_mem")));
         assertEquals("replica1 REPLICA_READ", where(), "other SHOWs go to a server");
+    }
+
+    @Test
+    void aReadNoReplicaCanTakeIsRefusedWithAnErrorAndWhatFollowsIsRoutedAfresh() {
+        // routing.on_no_replica: error, and the only replica not yet sampled by the monitor.
+        Instant now = Instant.now();
+        Topology t = Topology.fromConfig(List.of(
+                        new NodeConfig("primary", "127.0.0.1", 5432, NodeRole.PRIMARY, 1),
+                        new NodeConfig("replica1", "127.0.0.1", 5433, NodeRole.REPLICA, 1)), now)
+                .with("primary", n -> n.withObserved(NodeRole.PRIMARY,
+                        new Wal(1, 1000, 0, 0, 0, Duration.ZERO, List.of(), now)));
+        try (Router strict = new Router(new TopologyHolder(t), new RoutingSettings(false, 0, null, true))) {
+            requests.release();
+            requests = new RequestRouter(strict, routing, SessionSettings.fromStartup(Map.of("user", "app")),
+                    new HashMap<>(), MAX_HELD, replies::add);
+            assertEquals(Outcome.ANSWERED, read(concat(query("SELECT 1"), query("SELECT 2"))));
+            assertEquals(4, replies.size(), "each read refused on its own: " + replies);
+            for (int k = 0; k < 4; k += 2) {
+                ErrorResponse refused = (ErrorResponse) replies.get(k);
+                assertEquals("57P03", refused.sqlState());
+                assertFalse(refused.isFatal(), "the connection stays usable");
+                assertEquals(new BackendMessage.ReadyForQuery(TransactionStatus.IDLE), replies.get(k + 1));
+            }
+            assertTrue(held.isEmpty());
+            byte[] write = query("INSERT INTO t VALUES (1)");
+            assertEquals(Outcome.ROUTED, read(write));
+            assertEquals("primary CLASSIFIED_PRIMARY", where(), "a write still runs");
+            assertEquals(write.length, held.stream().mapToInt(ByteBuf::readableBytes).sum(), "only the write is left");
+        }
     }
 }
