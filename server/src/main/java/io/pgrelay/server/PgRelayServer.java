@@ -27,6 +27,7 @@ import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.server.http.AdminBindException;
 import io.pgrelay.server.admin.AdminApi;
+import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.http.AdminServer;
 import io.pgrelay.server.metrics.RelayMetrics;
 import io.pgrelay.server.session.ClientHandler;
@@ -67,6 +68,7 @@ public final class PgRelayServer implements AutoCloseable {
     private final TopologyHolder topology;
     private final Router router;
     private volatile FailoverService failover;
+    private final NodeControl nodeControl;
     private volatile Channel listener;
     private boolean stopped;
 
@@ -101,6 +103,8 @@ public final class PgRelayServer implements AutoCloseable {
         metrics.clientConnections(services::clients);
         metrics.serverConnections(pools::all);
         metrics.authFailures(services.stats()::authFailures);
+        this.nodeControl = new NodeControl(topology::current);
+        services.nodeControl(nodeControl);
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
                 new AdminApi(services, topology::current));
         services.config(config);
@@ -148,6 +152,7 @@ public final class PgRelayServer implements AutoCloseable {
         // After the bind, so that a taken port leaves no monitor threads behind. The monitor
         // updates the holder the router reads: roles, health and WAL positions.
         failover = FailoverService.start(config, topology, Clock.systemUTC());
+        nodeControl.controller(failover.controller());
         Thread.ofPlatform().daemon().name("pgrelay-pg-proc").start(this::loadFunctionCatalog);
         InetSocketAddress bound = localAddress();
         log.info("pgrelay listening on {}:{} ({} transport, primary {})", bound.getHostString(), bound.getPort(),

@@ -4,6 +4,7 @@ import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.pool.Pools;
 import io.pgrelay.router.policy.Consistency;
 import io.pgrelay.router.Router;
+import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import java.time.Duration;
@@ -25,6 +26,7 @@ public final class SessionServices {
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private final ServerStatementNames statementNames = new ServerStatementNames();
     private volatile boolean draining;
+    private volatile NodeControl nodeControl;
 
     public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
                            int maxMessageSize, Duration startupTimeout, int maxClientConnections) {
@@ -117,5 +119,14 @@ public final class SessionServices {
 
     public void requestShutdown() {
         shutdownRequest.run();
+    }
+
+    /** The operator's promote/attach/detach for the admin console; null in tests that set none. */
+    public NodeControl nodeControl() {
+        return nodeControl;
+    }
+
+    public void nodeControl(NodeControl nodeControl) {
+        this.nodeControl = nodeControl;
     }
 }
