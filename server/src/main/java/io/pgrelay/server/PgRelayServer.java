@@ -13,6 +13,7 @@ import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
 import io.pgrelay.conf.MonitorConfig;
 import io.pgrelay.failover.FailoverService;
+import io.pgrelay.failover.FailoverStatus;
 import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
@@ -30,6 +31,7 @@ import io.pgrelay.server.admin.AdminApi;
 import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.http.AdminServer;
 import io.pgrelay.server.metrics.RelayMetrics;
+import io.pgrelay.server.metrics.SessionMeters;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientLogin;
 import io.pgrelay.server.session.SessionServices;
@@ -103,6 +105,11 @@ public final class PgRelayServer implements AutoCloseable {
         metrics.clientConnections(services::clients);
         metrics.serverConnections(pools::all);
         metrics.authFailures(services.stats()::authFailures);
+        metrics.pools(pools::all);
+        metrics.nodes(topology::current);
+        metrics.routerCache(router.classifier()::stats);
+        metrics.failovers(this::failoverStatus);
+        services.meters(new SessionMeters(metrics.registry()));
         this.nodeControl = new NodeControl(topology::current);
         services.nodeControl(nodeControl);
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
@@ -199,6 +206,12 @@ public final class PgRelayServer implements AutoCloseable {
     /** The admin endpoint's address actually bound. */
     public InetSocketAddress adminAddress() {
         return admin.localAddress();
+    }
+
+    /** What the failover controller has done; nothing before it starts. */
+    private FailoverStatus failoverStatus() {
+        FailoverService f = failover;
+        return f == null ? new FailoverStatus(0, 0, "", Duration.ZERO) : f.controller().status();
     }
 
     /** The meter registry that /metrics exports; add pgrelay's meters here. */

@@ -7,6 +7,7 @@ import io.pgrelay.router.Router;
 import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
+import io.pgrelay.server.metrics.SessionMeters;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +28,7 @@ public final class SessionServices {
     private final ServerStatementNames statementNames = new ServerStatementNames();
     private volatile boolean draining;
     private volatile NodeControl nodeControl;
+    private volatile SessionMeters meters = SessionMeters.unexported();
 
     public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
                            int maxMessageSize, Duration startupTimeout, int maxClientConnections) {
@@ -128,5 +130,14 @@ public final class SessionServices {
 
     public void nodeControl(NodeControl nodeControl) {
         this.nodeControl = nodeControl;
+    }
+
+    /** The meters sessions update; sessions read it once, when they start. */
+    public SessionMeters meters() {
+        return meters;
+    }
+
+    public void meters(SessionMeters meters) {
+        this.meters = meters;
     }
 }
