@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Timeout;
  * The pool, query, router-cache, node, failover and traffic metric families on /metrics after a
  * small workload in transaction pooling against a real primary and replica: a client made to
  * wait for the only server connection shows in the wait queue gauge and the wait histogram, and
- * a detached replica reads 0 in pgrelay_node_up.
+ * a detached replica reads 0 in pgrelay_node_up. In both pooling modes each request adds exactly
+ * one observation to pgrelay_query_duration_seconds.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class OperationsMetricsIT {
@@ -168,10 +169,37 @@ class OperationsMetricsIT {
             // Every read's SQL text went in; every answer (at least a ReadyForQuery each) came out.
             assertTrue(in > READS * 50 && out > READS * 6, () -> "bytes in " + in + ", out " + out);
 
+            assertQueryDurationCountsEachRequest(h);
+
             assertEquals(200, post(h, "nodes/replica1/detach"));
             awaitMetric(h, "pgrelay_node_up", Map.of("node", "replica1"), v -> v == 0.0);
             assertEquals(200, post(h, "nodes/replica1/attach"));
             awaitMetric(h, "pgrelay_node_up", Map.of("node", "replica1"), v -> v == 1.0);
         }
+    }
+
+    @Test
+    void sessionPoolingTimesEachRequestToo() throws Exception {
+        try (RelayHarness h = RelayHarness.start(Map.of())) {
+            assertQueryDurationCountsEachRequest(h);
+        }
+    }
+
+    /** On one open connection, each statement (one Sync or Query each) adds exactly one observation. */
+    private void assertQueryDurationCountsEachRequest(RelayHarness h) throws Exception {
+        try (Connection c = h.connect(); Statement st = c.createStatement()) {
+            double before = queryCount(h);
+            for (int i = 0; i < 10; i++) {
+                try (ResultSet rs = st.executeQuery("SELECT " + i)) {
+                    assertTrue(rs.next());
+                }
+            }
+            assertEquals(before + 10, queryCount(h));
+        }
+    }
+
+    private double queryCount(RelayHarness h) throws Exception {
+        Family f = scrape(h).get("pgrelay_query_duration_seconds");
+        return f == null ? 0 : sample(f, "pgrelay_query_duration_seconds_count", Map.of());
     }
 }
