@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             ClassifyCommand.class, ViewCommand.Pools.class, ViewCommand.Clients.class, ViewCommand.Stats.class,
             ViewCommand.Nodes.class, PauseResumeCommand.Pause.class, PauseResumeCommand.Resume.class,
             DemoCommand.class,
+            NodeCommand.Promote.class, NodeCommand.Attach.class, NodeCommand.Detach.class,
             CommandLine.HelpCommand.class})
 public final class PgRelayCli implements Runnable {
     /** Exit code for an invalid configuration, as sysexits.h's EX_CONFIG. */

@@ -12,6 +12,8 @@ import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.conf.PoolConfig;
 import io.pgrelay.conf.PoolMode;
 import io.pgrelay.failover.FailoverService;
+import io.pgrelay.failover.FailoverStatus;
+import io.pgrelay.failover.Node;
 import io.pgrelay.failover.Topology;
 import io.pgrelay.failover.TopologyHolder;
 import io.pgrelay.pool.ConnectionCaps;
@@ -24,8 +26,10 @@ import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.server.http.AdminBindException;
 import io.pgrelay.server.admin.AdminApi;
+import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.http.AdminServer;
 import io.pgrelay.server.metrics.RelayMetrics;
+import io.pgrelay.server.metrics.SessionMeters;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientLogin;
 import io.pgrelay.server.routing.FunctionCatalogRefresh;
@@ -63,6 +67,7 @@ public final class PgRelayServer implements AutoCloseable {
     private final Router router;
     private volatile FailoverService failover;
     private volatile FunctionCatalogRefresh functionCatalog;
+    private final NodeControl nodeControl;
     private volatile Channel listener;
     private boolean stopped;
 
@@ -99,6 +104,13 @@ public final class PgRelayServer implements AutoCloseable {
         metrics.serverConnections(pools::all);
         metrics.authFailures(services.stats()::authFailures);
         metrics.routing(router.counters());
+        metrics.pools(pools::all);
+        metrics.nodes(topology::current);
+        metrics.routerCache(router.classifier()::stats);
+        metrics.failovers(this::failoverStatus);
+        services.meters(new SessionMeters(metrics.registry()));
+        this.nodeControl = new NodeControl(topology::current);
+        services.nodeControl(nodeControl);
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
                 new AdminApi(services, topology::current));
         services.config(config);
@@ -148,6 +160,7 @@ public final class PgRelayServer implements AutoCloseable {
         failover = FailoverService.start(config, topology, Clock.systemUTC());
         functionCatalog = FunctionCatalogRefresh.start(router, topology, config.monitor(),
                 config.routing().functionRefreshPeriod());
+        nodeControl.controller(failover.controller());
         InetSocketAddress bound = localAddress();
         log.info("pgrelay listening on {}:{} ({} transport, primary {})", bound.getHostString(), bound.getPort(),
                 transport.name(), config.primary().address());
@@ -162,6 +175,12 @@ public final class PgRelayServer implements AutoCloseable {
     /** The admin endpoint's address actually bound. */
     public InetSocketAddress adminAddress() {
         return admin.localAddress();
+    }
+
+    /** What the failover controller has done; nothing before it starts. */
+    private FailoverStatus failoverStatus() {
+        FailoverService f = failover;
+        return f == null ? new FailoverStatus(0, 0, "", Duration.ZERO) : f.controller().status();
     }
 
     /** The meter registry that /metrics exports; add pgrelay's meters here. */

@@ -153,7 +153,8 @@ class AdminConsoleIT {
             String version = only(rows(console, "SHOW VERSION"), "version", null).get("version");
             assertTrue(version.matches("pgrelay \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), version);
             List<Map<String, String>> help = rows(console, "SHOW HELP");
-            assertEquals(14, help.size(), help::toString);
+            assertEquals(17, help.size(), help::toString);
+            assertTrue(help.stream().anyMatch(r -> r.get("command").equals("DETACH node")), help::toString);
             assertEquals("SHOW POOLS", help.get(0).get("command"));
             try (Statement st = console.createStatement(); ResultSet rs = st.executeQuery("SHOW POOLS")) {
                 ResultSetMetaData md = rs.getMetaData();

@@ -69,6 +69,16 @@ public final class AdminApi {
         return AdminCommands.pauseAndWait(services, home, database);
     }
 
+    /** PROMOTE, ATTACH or DETACH of {@code node}, as on the console; completes on {@code home}. */
+    public Future<NodeControl.Outcome> node(EventExecutor home, NodeControl.Operation operation, String node) {
+        NodeControl control = services.nodeControl();
+        if (control == null) {
+            return home.newSucceededFuture(new NodeControl.Outcome(operation, node, NodeControl.Status.UNAVAILABLE,
+                    "node control is not set up in this process"));
+        }
+        return control.run(home, operation, node);
+    }
+
     /** Ends a pause of {@code database} (of everything when null), as RESUME on the console does. */
     public void resume(String database) {
         AdminCommands.resume(services, database);

@@ -57,10 +57,13 @@ final class AdminCommands {
                     + PAUSE_WAIT.toSeconds() + "s for leased server connections to come back"),
             List.of("RESUME [db]", "ends a PAUSE"),
             List.of("KILL db", "closes the client and server connections of db at once"),
+            List.of("PROMOTE node", "promotes the standby node now, when no primary is in service"),
+            List.of("ATTACH node", "puts a DETACHED or FENCED node back in service after checking it"),
+            List.of("DETACH node", "takes node out of service; refused for the primary in service"),
             List.of("RELOAD", "not available yet: restart pgrelay to apply configuration changes"),
             List.of("SHUTDOWN", "stops pgrelay gracefully, as SIGTERM does"));
     private static final String COMMAND_LIST = "SHOW POOLS|CLIENTS|SERVERS|STATS|DATABASES|ROUTING|CONFIG|VERSION|HELP, "
-            + "PAUSE [db], RESUME [db], KILL db, RELOAD, SHUTDOWN";
+            + "PAUSE [db], RESUME [db], KILL db, PROMOTE|ATTACH|DETACH node, RELOAD, SHUTDOWN";
 
     /**
      * Session parameters a driver may SET right after connecting (pgjdbc sets application_name):
@@ -109,6 +112,9 @@ final class AdminCommands {
             case "KILL" -> argument == null
                     ? now(Reply.error(SqlState.SYNTAX_ERROR, "KILL needs a database name: KILL db"))
                     : kill(argument);
+            case "PROMOTE", "ATTACH", "DETACH" -> argument == null
+                    ? now(Reply.error(SqlState.SYNTAX_ERROR, verb + " needs a node name: " + verb + " node"))
+                    : node(NodeControl.Operation.valueOf(verb), argument);
             case "RELOAD" -> now(Reply.error(SqlState.FEATURE_NOT_SUPPORTED,
                     "RELOAD is not available yet: restart pgrelay to apply configuration changes"));
             case "SHUTDOWN" -> now(shutdown());
@@ -284,6 +290,28 @@ final class AdminCommands {
                 }
             }));
         }
+    }
+
+    /**
+     * Runs the operation off the loop; a refusal is an ErrorResponse with 55000 (the node is not
+     * in a state that allows it), an unknown node 42704.
+     */
+    private Future<Reply> node(NodeControl.Operation operation, String node) {
+        NodeControl control = services.nodeControl();
+        if (control == null) {
+            return now(Reply.error(SqlState.FEATURE_NOT_SUPPORTED, "node control is not set up in this process"));
+        }
+        Promise<Reply> reply = loop.newPromise();
+        control.run(loop, operation, node).addListener(f -> {
+            NodeControl.Outcome o = (NodeControl.Outcome) f.getNow();
+            reply.trySuccess(switch (o.status()) {
+                case DONE -> Reply.done(operation.name(), o.message());
+                case REFUSED -> Reply.error(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE, o.message());
+                case UNKNOWN_NODE -> Reply.error(SqlState.UNDEFINED_OBJECT, o.message());
+                case UNAVAILABLE -> Reply.error(SqlState.CANNOT_CONNECT_NOW, o.message());
+            });
+        });
+        return reply;
     }
 
     private Reply shutdown() {

@@ -18,16 +18,20 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.pgrelay.server.admin.AdminApi;
+import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.admin.View;
 import io.pgrelay.server.metrics.RelayMetrics;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +53,9 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             "nodes", "routing");
     /** The API's POST endpoints, after {@link #API}. */
     static final List<String> API_ACTIONS = List.of("pause", "resume");
+    /** The POST endpoints on one node, after {@link #API}. */
+    static final String NODE_ACTIONS = "nodes/{name}/{promote,attach,detach}";
+    private static final Pattern NODE_ACTION = Pattern.compile("nodes/([^/]+)/(promote|attach|detach)");
     /** The Prometheus text format that {@link RelayMetrics#scrape()} writes. */
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
     private static final String JSON = "application/json";
@@ -114,7 +121,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (!health && !path.equals(METRICS)) {
             return error(HttpResponseStatus.NOT_FOUND, "no endpoint " + path + "; there are " + LIVE + ", " + READY
                     + (api == null ? " and " + METRICS : ", " + METRICS + " and " + API + "{"
-                    + String.join(",", API_VIEWS) + "," + String.join(",", API_ACTIONS) + "}"));
+                    + String.join(",", API_VIEWS) + "," + String.join(",", API_ACTIONS) + "} and POST " + API
+                    + NODE_ACTIONS));
         }
         if (!request.method().equals(HttpMethod.GET)) {
             return notAllowed(path, request.method(), HttpMethod.GET);
@@ -133,11 +141,19 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      */
     private Future<FullHttpResponse> api(EventExecutor home, HttpMethod method, String endpoint,
                                          Map<String, List<String>> parameters) {
+        Matcher nodeAction = NODE_ACTION.matcher(endpoint);
+        if (nodeAction.matches()) {
+            if (!method.equals(HttpMethod.POST)) {
+                return home.newSucceededFuture(notAllowed(API + endpoint, method, HttpMethod.POST));
+            }
+            return node(home, NodeControl.Operation.valueOf(nodeAction.group(2).toUpperCase(Locale.ROOT)),
+                    QueryStringDecoder.decodeComponent(nodeAction.group(1)));
+        }
         boolean view = API_VIEWS.contains(endpoint);
         if (!view && !API_ACTIONS.contains(endpoint)) {
             return home.newSucceededFuture(error(HttpResponseStatus.NOT_FOUND, "no endpoint " + API + endpoint
                     + "; there are GET " + API + "{" + String.join(",", API_VIEWS) + "} and POST " + API + "{"
-                    + String.join(",", API_ACTIONS) + "}"));
+                    + String.join(",", API_ACTIONS) + "," + NODE_ACTIONS + "}"));
         }
         HttpMethod allowed = view ? HttpMethod.GET : HttpMethod.POST;
         if (!method.equals(allowed)) {
@@ -159,6 +175,37 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 yield home.newSucceededFuture(action("resume", database, null));
             }
         };
+    }
+
+    /**
+     * {@code {"action":..,"node":..,"done":true|false,"message":..}}: 200 when done, 409 with the
+     * controller's reason when refused, 404 for an unknown node.
+     */
+    private Future<FullHttpResponse> node(EventExecutor home, NodeControl.Operation operation, String node) {
+        Promise<FullHttpResponse> response = home.newPromise();
+        api.node(home, operation, node).addListener(f -> {
+            NodeControl.Outcome o = (NodeControl.Outcome) f.getNow();
+            HttpResponseStatus status = switch (o.status()) {
+                case DONE -> HttpResponseStatus.OK;
+                case REFUSED -> HttpResponseStatus.CONFLICT;
+                case UNKNOWN_NODE -> HttpResponseStatus.NOT_FOUND;
+                case UNAVAILABLE -> HttpResponseStatus.SERVICE_UNAVAILABLE;
+            };
+            if (o.status() != NodeControl.Status.DONE && o.status() != NodeControl.Status.REFUSED) {
+                response.trySuccess(error(status, o.message()));
+                return;
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("action", operation.word());
+            body.put("node", node);
+            body.put("done", o.status() == NodeControl.Status.DONE);
+            body.put("message", o.message());
+            if (o.status() == NodeControl.Status.REFUSED) {
+                body.put("error", status.reasonPhrase().toLowerCase(Locale.ROOT));
+            }
+            response.trySuccess(response(status, JSON, Json.object(body) + "\n"));
+        });
+        return response;
     }
 
     private Future<FullHttpResponse> pause(EventExecutor home, String database) {

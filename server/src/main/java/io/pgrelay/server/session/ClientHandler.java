@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.AttributeKey;
+import io.pgrelay.server.metrics.SessionMeters;
 import io.pgrelay.wire.SqlState;
 import io.pgrelay.wire.WireException;
 import io.pgrelay.wire.message.backend.BackendMessage;
@@ -25,11 +26,13 @@ public abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final AttributeKey<ClientIdentity> IDENTITY = AttributeKey.valueOf(ClientIdentity.class.getName());
 
     protected final SessionServices services;
+    protected final SessionMeters meters;
     protected Channel channel;
     protected ClientState state;
 
     protected ClientHandler(SessionServices services, Channel channel, ClientState state) {
         this.services = services;
+        this.meters = services.meters();
         this.channel = channel;
         this.state = state;
     }
@@ -91,6 +94,7 @@ public abstract class ClientHandler extends ChannelInboundHandlerAdapter {
     protected void write(BackendMessage message) {
         ByteBuf out = channel.alloc().buffer(64);
         message.encode(out);
+        meters.bytesOut(out.readableBytes());
         channel.write(out, channel.voidPromise());
     }
 
@@ -111,6 +115,7 @@ public abstract class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         ByteBuf out = channel.alloc().buffer(128);
         error.encode(out);
+        meters.bytesOut(out.readableBytes());
         channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
     }
 }

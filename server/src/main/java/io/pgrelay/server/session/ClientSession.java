@@ -88,6 +88,10 @@ public final class ClientSession extends ClientHandler
     private boolean welcomed;
     private boolean welcomeDue;
     private boolean leasing;
+    /** System.nanoTime() when the lease under way was asked for. */
+    private long leaseStartNanos;
+    /** System.nanoTime() when the Query or Sync being timed went to the server; 0 when none is. */
+    private long queryStartNanos;
     private boolean wroteToServer;
     private boolean terminateRequested;
     private boolean serverFatalSeen;
@@ -237,6 +241,7 @@ public final class ClientSession extends ClientHandler
     }
 
     private void onBytes(ByteBuf bytes) {
+        meters.bytesIn(bytes.readableBytes());
         if (state != ClientState.ACTIVE) {
             bytes.release();
             return;
@@ -289,6 +294,7 @@ public final class ClientSession extends ClientHandler
         }
         leasing = true;
         leasePool = target;
+        leaseStartNanos = System.nanoTime();
         target.lease(leaseParameters, credentials).addListener(this::onLeased);
     }
 
@@ -383,6 +389,7 @@ public final class ClientSession extends ClientHandler
 
     private void onLeased(Future<? super ServerConnection> lease) {
         leasing = false;
+        meters.leaseDone(leaseStartNanos, System.nanoTime());
         Pool from = leasePool;
         if (!lease.isSuccess()) {
             if (state == ClientState.ACTIVE) {
@@ -445,6 +452,10 @@ public final class ClientSession extends ClientHandler
         }
         if (terminateRequested) {
             return false;
+        }
+        if ((type == 'Q' || type == 'S') && queryStartNanos == 0) {
+            // Pipelined requests are timed from the first to its ReadyForQuery, then from the next one sent after.
+            queryStartNanos = System.nanoTime();
         }
         if (!transactionPooling) {
             if (type == 'Q' || type == 'S' || type == 'F') {
@@ -731,6 +742,7 @@ public final class ClientSession extends ClientHandler
     @Override
     public void onServerBytes(ByteBuf bytes) {
         replicaRead.settle();
+        meters.bytesOut(bytes.readableBytes());
         channel.write(bytes, channel.voidPromise());
     }
 
@@ -758,6 +770,9 @@ public final class ClientSession extends ClientHandler
         }
         if (!transactionPooling || pending.isEmpty()) {
             replicaRead.settle();
+            if (type == 'Z') {
+                queryDone();
+            }
             return true;
         }
         int kind = pending.headKind();
@@ -779,6 +794,7 @@ public final class ClientSession extends ClientHandler
             if (status == 'I') {
                 serverCounters.transaction();
             }
+            queryDone();
         }
         if (type == 'Z' && !own && effects.readyForQuery(TransactionStatus.of(buf.getByte(start + 5)))) {
             // The server ran the client's SETs: it now has the client's settings.
@@ -804,12 +820,21 @@ public final class ClientSession extends ClientHandler
             // pgrelay's own answers go right after this message, before anything behind it.
             server.forwardPreceding();
             if (!own) {
+                meters.bytesOut(length);
                 channel.write(buf.retainedSlice(start, length), channel.voidPromise());
             }
             emitSynthetic();
             return false;
         }
         return !own;
+    }
+
+    /** A ReadyForQuery for the client: ends the timed Query or Sync, if one is timed. */
+    private void queryDone() {
+        if (queryStartNanos != 0) {
+            meters.queryDone(queryStartNanos, System.nanoTime());
+            queryStartNanos = 0;
+        }
     }
 
     /** The answer to pgrelay's settings query is complete. */

@@ -4,8 +4,10 @@ import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.pool.Pools;
 import io.pgrelay.router.policy.Consistency;
 import io.pgrelay.router.Router;
+import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
+import io.pgrelay.server.metrics.SessionMeters;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,6 +27,8 @@ public final class SessionServices {
     private final Set<ClientHandler> clients = ConcurrentHashMap.newKeySet();
     private final ServerStatementNames statementNames = new ServerStatementNames();
     private volatile boolean draining;
+    private volatile NodeControl nodeControl;
+    private volatile SessionMeters meters = SessionMeters.unexported();
 
     public SessionServices(ClientAuth auth, Pools pools, Router router, CancelRegistry cancels,
                            int maxMessageSize, Duration startupTimeout, int maxClientConnections) {
@@ -121,5 +125,23 @@ public final class SessionServices {
 
     public void requestShutdown() {
         shutdownRequest.run();
+    }
+
+    /** The operator's promote/attach/detach for the admin console; null in tests that set none. */
+    public NodeControl nodeControl() {
+        return nodeControl;
+    }
+
+    public void nodeControl(NodeControl nodeControl) {
+        this.nodeControl = nodeControl;
+    }
+
+    /** The meters sessions update; sessions read it once, when they start. */
+    public SessionMeters meters() {
+        return meters;
+    }
+
+    public void meters(SessionMeters meters) {
+        this.meters = meters;
     }
 }
