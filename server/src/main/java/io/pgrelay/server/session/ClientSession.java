@@ -246,6 +246,12 @@ public final class ClientSession extends ClientHandler
             bytes.release();
             return;
         }
+        if (services.draining() && idleBetweenTransactions() && !isTerminate(bytes)) {
+            // Sent after a shutdown began, by a client it found idle: new work is not started.
+            bytes.release();
+            fatal(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command");
+            return;
+        }
         if (server == null && held.isEmpty() && isTerminate(bytes)) {
             // Leaving between transactions: no server needs to hear of it.
             bytes.release();
