@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         description = "PostgreSQL connection pooler and read/write router.",
         subcommands = {ServeCommand.class, CheckConfigCommand.class, PasswdCommand.class, CompletionCommand.class,
             ClassifyCommand.class, ViewCommand.Pools.class, ViewCommand.Clients.class, ViewCommand.Stats.class,
-            ViewCommand.Nodes.class, PauseResumeCommand.Pause.class, PauseResumeCommand.Resume.class,
+            ViewCommand.Nodes.class, PauseResumeCommand.Pause.class, PauseResumeCommand.Resume.class, ReloadCommand.class,
             CommandLine.HelpCommand.class})
 public final class PgRelayCli implements Runnable {
     /** Exit code for an invalid configuration, as sysexits.h's EX_CONFIG. */

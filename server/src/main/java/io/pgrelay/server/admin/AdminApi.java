@@ -2,7 +2,10 @@ package io.pgrelay.server.admin;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import io.pgrelay.failover.Topology;
+import io.pgrelay.server.reload.ReloadResult;
+import io.pgrelay.server.reload.Reloader;
 import io.pgrelay.server.session.SessionServices;
 import java.util.function.Supplier;
 
@@ -15,10 +18,31 @@ public final class AdminApi {
     private final SessionServices services;
     private final Supplier<Topology> topology;
 
+    private final Reloader reloader;
+
     /** @param topology the topology snapshot pgrelay routes by, read at each call */
     public AdminApi(SessionServices services, Supplier<Topology> topology) {
+        this(services, topology, new Reloader(services.config()));
+    }
+
+    /** @param reloader what POST reload runs */
+    public AdminApi(SessionServices services, Supplier<Topology> topology, Reloader reloader) {
         this.services = services;
         this.topology = topology;
+        this.reloader = reloader;
+    }
+
+    /** Re-reads the configuration off the event loop; completes on {@code home}. */
+    public Future<ReloadResult> reload(EventExecutor home) {
+        Promise<ReloadResult> done = home.newPromise();
+        reloader.reloadAsync().whenComplete((r, e) -> {
+            if (e != null) {
+                done.setFailure(e);
+            } else {
+                done.setSuccess(r);
+            }
+        });
+        return done;
     }
 
     public Future<View> pools(EventExecutor home) {
