@@ -111,8 +111,9 @@ public final class PgRelayServer implements AutoCloseable {
         metrics.serverConnections(pools::all);
         metrics.authFailures(services.stats()::authFailures);
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
-                new AdminApi(services, topology::current, reloader));
+                new AdminApi(services, topology::current));
         services.config(config);
+        services.reloader(reloader);
         reloader.live(LiveKeys::pool, next -> pools.refreshSettings())
                 .live(LiveKeys::session, services::config);
         onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {

@@ -16,6 +16,7 @@ public final class SqlState {
     public static final String SYNTAX_ERROR = "42601";
     public static final String INVALID_PARAMETER_VALUE = "22023";
     public static final String INTERNAL_ERROR = "XX000";
+    public static final String CONFIG_FILE_ERROR = "F0000";
 
     private SqlState() {
     }

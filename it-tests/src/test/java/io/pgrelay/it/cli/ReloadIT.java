@@ -131,10 +131,36 @@ class ReloadIT {
         assertEquals(1, cli.exit(), cli::toString);
         assertTrue(cli.stderr().contains("pool.sise"), cli::toString);
 
+        try (Connection console = console(relay)) {
+            SQLException refused = assertThrows(SQLException.class, () -> console.createStatement().executeQuery("RELOAD"));
+            assertEquals("F0000", refused.getSQLState());
+            assertTrue(refused.getMessage().contains("pool.sise"), refused.getMessage());
+        }
+
         // Still 2: a third client holding a transaction cannot get a server.
         holdTransactions(relay, 2);
         assertThrows(SQLException.class, () -> inTransaction(track(connect(relay))));
         assertEquals(2, backends());
+
+        writeConfig(config, 3, "info");
+        try (Connection console = console(relay); Statement st = console.createStatement();
+             ResultSet rs = st.executeQuery("RELOAD")) {
+            assertTrue(rs.next());
+            assertEquals(List.of("pool.size", "2", "3", "applied"),
+                    List.of(rs.getString("key"), rs.getString("old"), rs.getString("new"), rs.getString("status")));
+            assertFalse(rs.next());
+        }
+    }
+
+    /** The admin console, as user app (admin.users), in the simple query protocol it requires. */
+    private static Connection console(RelayProcess relay) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", "app");
+        p.setProperty("password", PASSWORD);
+        p.setProperty("preferQueryMode", "simple");
+        p.setProperty("sslmode", "disable");
+        p.setProperty("gssEncMode", "disable");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + relay.port() + "/pgrelay", p);
     }
 
     @Test
@@ -175,7 +201,8 @@ class ReloadIT {
     }
 
     private RelayProcess serve(Path config) throws IOException, InterruptedException {
-        return track(RelayProcess.serve(JVM, Map.of("PGRELAY_AUTH_USERS_FILE", usersFile.toString()),
+        return track(RelayProcess.serve(JVM, Map.of("PGRELAY_AUTH_USERS_FILE", usersFile.toString(),
+                        "PGRELAY_ADMIN_USERS", "app"),
                 List.of("--config", config.toString(), "--primary", "127.0.0.1:" + pg.primary().port())));
     }
 

@@ -7,6 +7,7 @@ import io.pgrelay.failover.Topology;
 import io.pgrelay.server.reload.ReloadResult;
 import io.pgrelay.server.reload.Reloader;
 import io.pgrelay.server.session.SessionServices;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -18,22 +19,18 @@ public final class AdminApi {
     private final SessionServices services;
     private final Supplier<Topology> topology;
 
-    private final Reloader reloader;
-
     /** @param topology the topology snapshot pgrelay routes by, read at each call */
     public AdminApi(SessionServices services, Supplier<Topology> topology) {
-        this(services, topology, new Reloader(services.config()));
-    }
-
-    /** @param reloader what POST reload runs */
-    public AdminApi(SessionServices services, Supplier<Topology> topology, Reloader reloader) {
         this.services = services;
         this.topology = topology;
-        this.reloader = reloader;
     }
 
     /** Re-reads the configuration off the event loop; completes on {@code home}. */
     public Future<ReloadResult> reload(EventExecutor home) {
+        Reloader reloader = services.reloader();
+        if (reloader == null) {
+            return home.newSucceededFuture(new ReloadResult(List.of(), List.of("this pgrelay has no configuration to reload")));
+        }
         Promise<ReloadResult> done = home.newPromise();
         reloader.reloadAsync().whenComplete((r, e) -> {
             if (e != null) {

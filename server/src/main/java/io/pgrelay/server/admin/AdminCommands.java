@@ -8,6 +8,7 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgrelay.pool.Pool;
 import io.pgrelay.pool.ServerConnection;
+import io.pgrelay.server.reload.Reloader;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientIdentity;
 import io.pgrelay.server.session.SessionServices;
@@ -56,7 +57,8 @@ final class AdminCommands {
                     + PAUSE_WAIT.toSeconds() + "s for leased server connections to come back"),
             List.of("RESUME [db]", "ends a PAUSE"),
             List.of("KILL db", "closes the client and server connections of db at once"),
-            List.of("RELOAD", "not available yet: restart pgrelay to apply configuration changes"),
+            List.of("RELOAD", "re-reads the configuration as SIGHUP does: one row per changed key, applied or "
+                    + "restart_needed; an invalid file changes nothing"),
             List.of("SHUTDOWN", "stops pgrelay gracefully, as SIGTERM does"));
     private static final String COMMAND_LIST = "SHOW POOLS|CLIENTS|SERVERS|STATS|DATABASES|CONFIG|VERSION|HELP, "
             + "PAUSE [db], RESUME [db], KILL db, RELOAD, SHUTDOWN";
@@ -108,11 +110,30 @@ final class AdminCommands {
             case "KILL" -> argument == null
                     ? now(Reply.error(SqlState.SYNTAX_ERROR, "KILL needs a database name: KILL db"))
                     : kill(argument);
-            case "RELOAD" -> now(Reply.error(SqlState.FEATURE_NOT_SUPPORTED,
-                    "RELOAD is not available yet: restart pgrelay to apply configuration changes"));
+            case "RELOAD" -> reload();
             case "SHUTDOWN" -> now(shutdown());
             default -> now(unknown(statement));
         };
+    }
+
+    /** The changed keys as rows, or the problems of an invalid configuration as F0000. */
+    private Future<Reply> reload() {
+        Reloader reloader = services.reloader();
+        if (reloader == null) {
+            return now(Reply.error(SqlState.FEATURE_NOT_SUPPORTED, "this pgrelay has no configuration to reload"));
+        }
+        Promise<Reply> reply = loop.newPromise();
+        reloader.reloadAsync().whenComplete((r, e) -> {
+            if (e != null) {
+                reply.setSuccess(Reply.error(SqlState.INTERNAL_ERROR, "reload failed: " + e));
+            } else if (!r.ok()) {
+                reply.setSuccess(Reply.error(SqlState.CONFIG_FILE_ERROR, r.summary()));
+            } else {
+                reply.setSuccess(Reply.table("RELOAD", List.of(text("key"), text("old"), text("new"), text("status")),
+                        r.changed().stream().map(c -> List.of(c.key(), c.oldValue(), c.newValue(), c.status())).toList()));
+            }
+        });
+        return reply;
     }
 
     private Future<Reply> show(String what, String statement) {

@@ -6,6 +6,7 @@ import io.pgrelay.router.policy.Consistency;
 import io.pgrelay.router.Router;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
+import io.pgrelay.server.reload.Reloader;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -90,6 +91,7 @@ public final class SessionServices {
     private final RelayStats stats = new RelayStats();
     private volatile PgRelayConfig config;
     private volatile Runnable shutdownRequest = () -> { };
+    private volatile Reloader reloader;
 
     public RelayStats stats() {
         return stats;
@@ -108,6 +110,15 @@ public final class SessionServices {
     public Consistency consistency() {
         PgRelayConfig c = config;
         return c == null ? Consistency.SESSION : Consistency.valueOf(c.routing().consistency().name());
+    }
+
+    /** What RELOAD on the admin console runs; null in tests that set none. */
+    public Reloader reloader() {
+        return reloader;
+    }
+
+    public void reloader(Reloader reloader) {
+        this.reloader = reloader;
     }
 
     /** Sets what SHUTDOWN on the admin console does: the same graceful stop as SIGTERM. */
