@@ -115,7 +115,8 @@ public final class PgRelayServer implements AutoCloseable {
         services.config(config);
         services.reloader(reloader);
         reloader.live(LiveKeys::pool, next -> pools.refreshSettings())
-                .live(LiveKeys::session, services::config);
+                .live(LiveKeys::session, services::config)
+                .live(LiveKeys::auth, next -> services.auth(new ClientAuth(next.auth())));
         onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {
             try {
                 shutdown(config.shutdownTimeout());

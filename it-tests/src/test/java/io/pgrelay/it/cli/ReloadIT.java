@@ -187,6 +187,30 @@ class ReloadIT {
         assertFalse(relay.stderr().contains("LEAK"), relay::describe);
     }
 
+    @Test
+    void usersFileChangeLetsANewUserLogIn() throws Exception {
+        String late = "late-secret-5";
+        pg.createUser("late", late);
+        Path users = dir.resolve("users-late.txt");
+        Files.writeString(users, "app: " + PASSWORD + "\n");
+        RelayProcess relay = serve(config("reload-users.yaml", 2, "info"), users);
+        SQLException refused = assertThrows(SQLException.class, () -> connect(relay, "late", late).close());
+        assertEquals("28P01", refused.getSQLState(), refused::getMessage);
+
+        Files.writeString(users, "app: " + PASSWORD + "\nlate: " + late + "\n");
+        Result r = RelayProcess.run(Duration.ofSeconds(60), Map.of(), "reload", "--json", "--admin", admin(relay));
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals(Map.of("changed", List.of(Map.of("key", "auth.users.late", "old", "", "new", "***",
+                "status", "applied")), "errors", List.of()), JsonReader.parse(r.stdout()), r::toString);
+        assertFalse(relay.stderr().contains(late), relay::describe);
+
+        try (Connection c = connect(relay, "late", late); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_user")) {
+            assertTrue(rs.next());
+            assertEquals("late", rs.getString(1));
+        }
+    }
+
     private static Path config(String name, int size, String level) throws IOException {
         Path f = dir.resolve(name);
         writeConfig(f, size, level);
@@ -201,7 +225,11 @@ class ReloadIT {
     }
 
     private RelayProcess serve(Path config) throws IOException, InterruptedException {
-        return track(RelayProcess.serve(JVM, Map.of("PGRELAY_AUTH_USERS_FILE", usersFile.toString(),
+        return serve(config, usersFile);
+    }
+
+    private RelayProcess serve(Path config, Path users) throws IOException, InterruptedException {
+        return track(RelayProcess.serve(JVM, Map.of("PGRELAY_AUTH_USERS_FILE", users.toString(),
                         "PGRELAY_ADMIN_USERS", "app"),
                 List.of("--config", config.toString(), "--primary", "127.0.0.1:" + pg.primary().port())));
     }
@@ -265,9 +293,13 @@ class ReloadIT {
     }
 
     private static Connection connect(RelayProcess relay) throws SQLException {
+        return connect(relay, "app", PASSWORD);
+    }
+
+    private static Connection connect(RelayProcess relay, String user, String password) throws SQLException {
         Properties p = new Properties();
-        p.setProperty("user", "app");
-        p.setProperty("password", PASSWORD);
+        p.setProperty("user", user);
+        p.setProperty("password", password);
         p.setProperty("connectTimeout", "10");
         p.setProperty("socketTimeout", "30");
         p.setProperty("sslmode", "disable");

@@ -20,6 +20,11 @@ public final class LiveKeys {
         return POOL.contains(key) || POOL_OVERRIDE.matcher(key).matches();
     }
 
+    /** The users file (its path and its users) and auth.rules, which new logins use. */
+    public static boolean auth(String key) {
+        return key.startsWith("auth.");
+    }
+
     /** What new clients and admin logins read from the configuration when they connect. */
     public static boolean session(String key) {
         return key.equals("admin.users") || key.equals("routing.consistency");

@@ -16,7 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * cancel keys, and the set of live client connections (for shutdown).
  */
 public final class SessionServices {
-    private final ClientAuth auth;
+    /** Replaced at reload; a login reads it once, at its start. */
+    private volatile ClientAuth auth;
     private final Pools pools;
     private final Router router;
     private final CancelRegistry cancels;
@@ -40,6 +41,11 @@ public final class SessionServices {
 
     public ClientAuth auth() {
         return auth;
+    }
+
+    /** The users and rules for new logins from now on, after a reload. */
+    public void auth(ClientAuth next) {
+        this.auth = next;
     }
 
     public Pools pools() {
