@@ -9,6 +9,7 @@ import io.pgrelay.cli.JsonReader;
 import io.pgrelay.it.cli.RelayProcess.Result;
 import io.pgrelay.it.fixture.PgCluster;
 import io.pgrelay.it.fixture.PgClusterSpec;
+import io.pgrelay.it.support.Resources;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.Socket;
@@ -32,7 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,16 +55,14 @@ class ReloadIT {
 
     private static PgCluster pg;
     private static Path usersFile;
-    private final List<AutoCloseable> resources = new ArrayList<>();
+    @AutoClose
+    private final Resources resources = new Resources();
 
     @BeforeAll
     static void startPostgres() throws IOException {
         RelayProcess.jar();
         pg = PgCluster.start(PgClusterSpec.defaults());
-        pg.createUser("app", PASSWORD);
-        pg.createDatabase("app", "app");
-        usersFile = dir.resolve("users.txt");
-        Files.writeString(usersFile, "app: " + PASSWORD + "\n");
+        usersFile = RelayProcess.appUsersFile(pg, dir, PASSWORD);
     }
 
     @AfterAll
@@ -71,14 +70,6 @@ class ReloadIT {
         if (pg != null) {
             pg.close();
         }
-    }
-
-    @AfterEach
-    void closeResources() throws Exception {
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            resources.get(i).close();
-        }
-        resources.clear();
     }
 
     @Test
@@ -288,8 +279,7 @@ class ReloadIT {
     }
 
     private <T extends AutoCloseable> T track(T resource) {
-        resources.add(resource);
-        return resource;
+        return resources.track(resource);
     }
 
     private static Connection connect(RelayProcess relay) throws SQLException {
@@ -297,13 +287,6 @@ class ReloadIT {
     }
 
     private static Connection connect(RelayProcess relay, String user, String password) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", user);
-        p.setProperty("password", password);
-        p.setProperty("connectTimeout", "10");
-        p.setProperty("socketTimeout", "30");
-        p.setProperty("sslmode", "disable");
-        p.setProperty("gssEncMode", "disable");
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + relay.port() + "/app", p);
+        return relay.connect("app", user, password);
     }
 }
