@@ -114,8 +114,11 @@ public final class PgRelayServer implements AutoCloseable {
                 new AdminApi(services, topology::current));
         services.config(config);
         services.reloader(reloader);
-        reloader.live(LiveKeys::pool, next -> pools.refreshSettings())
-                .live(LiveKeys::session, services::config)
+        // SHOW CONFIG and GET /api/v1/config show the configuration last loaded.
+        reloader.onLoaded(services::config)
+                .live(LiveKeys::pool, next -> pools.refreshSettings())
+                // New logins read these from services.config(), which every accepted reload sets.
+                .live(LiveKeys::session, next -> { })
                 .live(LiveKeys::auth, next -> services.auth(new ClientAuth(next.auth())));
         onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {
             try {

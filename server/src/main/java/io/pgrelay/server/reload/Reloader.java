@@ -25,6 +25,7 @@ public final class Reloader implements AutoCloseable {
     private final ExecutorService thread = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("pgrelay-reload").daemon().factory());
     private final List<Handler> live = new ArrayList<>();
+    private Consumer<PgRelayConfig> loaded = next -> { };
     private volatile PgRelayConfig current;
     private volatile Supplier<PgRelayConfig> source;
 
@@ -34,6 +35,12 @@ public final class Reloader implements AutoCloseable {
 
     public Reloader(PgRelayConfig initial) {
         this.current = initial;
+    }
+
+    /** Tells {@code action} of every configuration a reload accepts, after the live keys are applied. */
+    public synchronized Reloader onLoaded(Consumer<PgRelayConfig> action) {
+        this.loaded = action;
+        return this;
     }
 
     /** The configuration in effect: the one at start, or the last one reloaded. */
@@ -97,6 +104,7 @@ public final class Reloader implements AutoCloseable {
         // The new configuration becomes current before the handlers run: they read it through current().
         current = next;
         toApply.forEach(l -> l.apply().accept(next));
+        loaded.accept(next);
         return new ReloadResult(result, List.of());
     }
 

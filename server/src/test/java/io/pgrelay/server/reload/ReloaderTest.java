@@ -35,7 +35,8 @@ class ReloaderTest {
     @Test
     void poolSizeIsAppliedAndListenNeedsARestart() throws IOException {
         Path f = file("pool:\n  size: 2\n");
-        Reloader reloader = new Reloader(load(f, Map.of()));
+        List<PgRelayConfig> loaded = new ArrayList<>();
+        Reloader reloader = new Reloader(load(f, Map.of())).onLoaded(loaded::add);
         List<Integer> applied = new ArrayList<>();
         reloader.source(() -> load(f, Map.of())).live(LiveKeys::pool, next -> applied.add(next.pool().size()));
         Files.writeString(f, "listen: 127.0.0.1:7432\nprimary: 127.0.0.1:5432\npool:\n  size: 5\n");
@@ -48,6 +49,7 @@ class ReloaderTest {
                 new ReloadResult.KeyChange("pool.size", "2", "5", ReloadResult.APPLIED)), r.changed());
         assertEquals(List.of(5), applied, "the pool handler runs once, with the new configuration");
         assertEquals(5, reloader.current().pool().size());
+        assertEquals(List.of(reloader.current()), loaded);
         assertEquals("{\"changed\":[{\"key\":\"listen\",\"old\":\"127.0.0.1:6432\",\"new\":\"127.0.0.1:7432\","
                 + "\"status\":\"restart_needed\"},{\"key\":\"pool.size\",\"old\":\"2\",\"new\":\"5\","
                 + "\"status\":\"applied\"}],\"errors\":[]}", r.toJson());
@@ -56,8 +58,8 @@ class ReloaderTest {
     @Test
     void invalidFileChangesNothingAndNamesTheKey() throws IOException {
         Path f = file("pool:\n  size: 2\n");
-        Reloader reloader = new Reloader(load(f, Map.of()));
         List<PgRelayConfig> applied = new ArrayList<>();
+        Reloader reloader = new Reloader(load(f, Map.of())).onLoaded(applied::add);
         reloader.source(() -> load(f, Map.of())).live(LiveKeys::pool, applied::add);
         Files.writeString(f, BASE + "pool:\n  size: -1\n  sise: 4\n");
 
