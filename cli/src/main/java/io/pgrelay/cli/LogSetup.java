@@ -20,6 +20,13 @@ final class LogSetup {
     private LogSetup() {
     }
 
+    /** Sets the root level alone, as a reload of {@code log.level} does. */
+    static void level(LogConfig.Level level) {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level.name()));
+        }
+    }
+
     /**
      * Sets the root level and, for JSON, replaces the console appenders of the root logger with one
      * that writes a JSON object per line to standard error. Loggers given a level of their own in the

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, CheckConfigCommand.class, PasswdCommand.class, CompletionCommand.class,
             ClassifyCommand.class, ViewCommand.Pools.class, ViewCommand.Clients.class, ViewCommand.Stats.class,
             ViewCommand.Nodes.class, PauseResumeCommand.Pause.class, PauseResumeCommand.Resume.class,
-            DemoCommand.class,
+            DemoCommand.class, ReloadCommand.class,
             NodeCommand.Promote.class, NodeCommand.Attach.class, NodeCommand.Detach.class,
             CommandLine.HelpCommand.class})
 public final class PgRelayCli implements Runnable {

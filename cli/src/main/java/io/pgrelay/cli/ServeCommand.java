@@ -4,6 +4,7 @@ import io.pgrelay.conf.ConfigException;
 import io.pgrelay.conf.ConfigLoader;
 import io.pgrelay.conf.PgRelayConfig;
 import io.pgrelay.server.PgRelayServer;
+import io.pgrelay.server.reload.LiveKeys;
 import io.pgrelay.server.http.AdminBindException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -74,9 +75,14 @@ final class ServeCommand implements Callable<Integer> {
         PgRelayConfig cfg;
         PgRelayServer server;
         try {
-            cfg = ConfigLoader.load(Optional.ofNullable(config), System.getenv(), overrides());
+            Map<String, String> env = System.getenv();
+            Map<String, String> flags = overrides();
+            cfg = ConfigLoader.load(Optional.ofNullable(config), env, flags);
             LogSetup.apply(cfg.log());
             server = new PgRelayServer(cfg);
+            // A reload reads the file again under the same environment and flags, which keep precedence.
+            server.reloader().source(() -> ConfigLoader.load(Optional.ofNullable(config), env, flags))
+                    .live(LiveKeys::logLevel, next -> LogSetup.level(next.log().level()));
         } catch (ConfigException e) {
             System.err.println("pgrelay: invalid configuration");
             e.problems().forEach(p -> System.err.println("  - " + p));
@@ -101,6 +107,8 @@ final class ServeCommand implements Callable<Integer> {
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), signal -> stopRequested.countDown());
         }
+        // The Reloader logs the outcome; the signal thread only hands the work over.
+        Signal.handle(new Signal("HUP"), signal -> server.reloader().reloadAsync());
         stopRequested.await();
         log.info("shutdown requested: draining for up to {}ms", cfg.shutdownTimeout().toMillis());
         server.shutdown(cfg.shutdownTimeout());

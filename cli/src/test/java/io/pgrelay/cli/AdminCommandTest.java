@@ -65,7 +65,7 @@ class AdminCommandTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        for (String command : new String[] {"pools", "clients", "stats", "nodes", "pause", "resume"}) {
+        for (String command : new String[] {"pools", "clients", "stats", "nodes", "pause", "resume", "reload"}) {
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
             CommandLine cli = PgRelayCli.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err));

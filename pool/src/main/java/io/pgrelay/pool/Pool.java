@@ -36,7 +36,8 @@ public final class Pool {
 
     private final PoolKey key;
     private final EventLoop loop;
-    private final PoolSettings settings;
+    /** Replaced at reload; read and written only on {@link #loop}. */
+    private PoolSettings settings;
     private final ServerConnector connector;
     private final ConnectionCaps caps;
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
@@ -70,6 +71,17 @@ public final class Pool {
     /** This pool's settings (its mode and size may differ by database and user). */
     public PoolSettings settings() {
         return settings;
+    }
+
+    /**
+     * Takes {@code next} as this pool's settings, on its loop; waiters are served at once so a
+     * larger size helps the clients already queued.
+     */
+    void update(PoolSettings next) {
+        loop.execute(() -> {
+            settings = next;
+            serveWaiters();
+        });
     }
 
     /** Connections counted against the size limit: connecting, idle, leased or resetting. */

@@ -48,6 +48,13 @@ public final class Pools {
                 });
     }
 
+    /** Gives every existing pool the settings its key has now, as after a reload. */
+    public void refreshSettings() {
+        for (Pool pool : all()) {
+            pool.update(settings.apply(pool.key()));
+        }
+    }
+
     /** A snapshot of every pool, for shutdown and the admin views. */
     public List<Pool> all() {
         List<Pool> pools = new ArrayList<>();

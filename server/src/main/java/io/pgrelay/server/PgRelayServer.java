@@ -20,6 +20,8 @@ import io.pgrelay.pool.ConnectionCaps;
 import io.pgrelay.pool.PoolKey;
 import io.pgrelay.pool.PoolSettings;
 import io.pgrelay.pool.Pools;
+import io.pgrelay.server.reload.LiveKeys;
+import io.pgrelay.server.reload.Reloader;
 import io.pgrelay.pool.ServerConnector;
 import io.pgrelay.router.Router;
 import io.pgrelay.server.auth.ClientAuth;
@@ -61,6 +63,7 @@ public final class PgRelayServer implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final SessionServices services;
     private final Pools pools;
+    private final Reloader reloader;
     private final RelayMetrics metrics = new RelayMetrics();
     private final AdminServer admin;
     private final TopologyHolder topology;
@@ -84,16 +87,22 @@ public final class PgRelayServer implements AutoCloseable {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
         PoolConfig pc = config.pool();
-        Function<PoolKey, PoolSettings> settingsFor = key -> new PoolSettings(pc.sizeFor(key.database()),
-                pc.serverResetQuery(), pc.serverConnectTimeout(), pc.queryWaitTimeout(), config.maxMessageSize(),
-                pc.modeFor(key.database(), key.user()) == PoolMode.TRANSACTION, pc.maxPreparedStatements(),
-                Math.min(pc.minPoolSize(), pc.sizeFor(key.database())), pc.reservePoolSize(), pc.reservePoolTimeout(),
-                pc.serverIdleTimeout(), pc.serverLifetime(), pc.serverCheckDelay());
+        this.reloader = new Reloader(config);
+        // Sizes, caps and timeouts follow reloads; mode, statement cap and connecting need a restart.
+        Function<PoolKey, PoolSettings> settingsFor = key -> {
+            PoolConfig now = reloader.current().pool();
+            int size = now.sizeFor(key.database());
+            return new PoolSettings(size, now.serverResetQuery(), pc.serverConnectTimeout(), now.queryWaitTimeout(),
+                    config.maxMessageSize(), pc.modeFor(key.database(), key.user()) == PoolMode.TRANSACTION,
+                    pc.maxPreparedStatements(), Math.min(now.minPoolSize(), size), now.reservePoolSize(),
+                    now.reservePoolTimeout(), now.serverIdleTimeout(), now.serverLifetime(), now.serverCheckDelay());
+        };
         // Connecting uses only what every pool shares: timeouts, message size, statement cap.
         PoolSettings connectorSettings = PoolSettings.of(pc.size(), pc.serverResetQuery(), pc.serverConnectTimeout(),
                 pc.queryWaitTimeout(), config.maxMessageSize(), false, pc.maxPreparedStatements());
         this.pools = new Pools(settingsFor, new ServerConnector(serverBootstrap, connectorSettings),
-                new ConnectionCaps(pc::maxDatabaseConnections, pc::maxUserConnections));
+                new ConnectionCaps(db -> reloader.current().pool().maxDatabaseConnections(db),
+                        user -> reloader.current().pool().maxUserConnections(user)));
         this.topology = new TopologyHolder(Topology.fromConfig(config.nodes(), Instant.now()));
         this.router = RouterSetup.create(config.routing(), topology);
         topology.subscribe(new NodeRetirement(pools));
@@ -114,6 +123,13 @@ public final class PgRelayServer implements AutoCloseable {
         this.admin = new AdminServer(config.admin(), metrics, this::whyNotReady,
                 new AdminApi(services, topology::current));
         services.config(config);
+        services.reloader(reloader);
+        // SHOW CONFIG and GET /api/v1/config show the configuration last loaded.
+        reloader.onLoaded(services::config)
+                .live(LiveKeys::pool, next -> pools.refreshSettings())
+                // New logins read these from services.config(), which every accepted reload sets.
+                .live(LiveKeys::session, next -> { })
+                .live(LiveKeys::auth, next -> services.auth(new ClientAuth(next.auth())));
         onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {
             try {
                 shutdown(config.shutdownTimeout());
@@ -210,6 +226,11 @@ public final class PgRelayServer implements AutoCloseable {
         return l != null && l.isActive() ? Optional.empty() : Optional.of("not listening for clients yet");
     }
 
+    /** Re-reads and applies the configuration; {@code pgrelay serve} gives it the file and flags. */
+    public Reloader reloader() {
+        return reloader;
+    }
+
     public SessionServices services() {
         return services;
     }
@@ -252,6 +273,7 @@ public final class PgRelayServer implements AutoCloseable {
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         // Last, so that probes see 503 from /health/ready for the whole drain.
         admin.close();
+        reloader.close();
         metrics.close();
         stopped = true;
         log.info("pgrelay stopped");

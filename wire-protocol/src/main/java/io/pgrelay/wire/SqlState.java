@@ -19,6 +19,7 @@ public final class SqlState {
     public static final String OBJECT_NOT_IN_PREREQUISITE_STATE = "55000";
     public static final String UNDEFINED_OBJECT = "42704";
     public static final String CANNOT_CONNECT_NOW = "57P03";
+    public static final String CONFIG_FILE_ERROR = "F0000";
 
     private SqlState() {
     }

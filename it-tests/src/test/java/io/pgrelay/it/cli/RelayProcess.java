@@ -1,5 +1,6 @@
 package io.pgrelay.it.cli;
 
+import io.pgrelay.it.fixture.PgCluster;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,11 +8,15 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -153,6 +158,30 @@ final class RelayProcess implements AutoCloseable {
     }
 
     private int port = -1;
+
+    /**
+     * Creates role and database {@code app} on {@code pg}'s primary and a users file in {@code dir}
+     * that lets {@code app} in with {@code password}; returns the file.
+     */
+    static Path appUsersFile(PgCluster pg, Path dir, String password) throws IOException {
+        pg.createUser("app", password);
+        pg.createDatabase("app", "app");
+        Path users = dir.resolve("users.txt");
+        Files.writeString(users, "app: " + password + "\n");
+        return users;
+    }
+
+    /** A JDBC connection through this pgrelay (started by {@link #serve}) to {@code database}. */
+    Connection connect(String database, String user, String password) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        p.setProperty("connectTimeout", "10");
+        p.setProperty("socketTimeout", "30");
+        p.setProperty("sslmode", "disable");
+        p.setProperty("gssEncMode", "disable");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + database, p);
+    }
 
     /** The port given with {@code --listen} by {@link #serve}. */
     int port() {

@@ -8,11 +8,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pgrelay.it.fixture.PgCluster;
 import io.pgrelay.it.fixture.PgClusterSpec;
+import io.pgrelay.it.support.Resources;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -27,7 +27,7 @@ import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -49,43 +49,20 @@ class ServeProcessIT {
 
     private static PgCluster pg;
     private static Path usersFile;
-    private final List<AutoCloseable> resources = new ArrayList<>();
+    @AutoClose
+    private final Resources resources = new Resources();
 
     @BeforeAll
     static void startPostgres() throws IOException {
         RelayProcess.jar();
         pg = PgCluster.start(PgClusterSpec.defaults());
-        pg.createUser("app", PASSWORD);
-        pg.createDatabase("app", "app");
-        usersFile = dir.resolve("users.txt");
-        Files.writeString(usersFile, "# written by ServeProcessIT\napp: " + PASSWORD + "\n");
+        usersFile = RelayProcess.appUsersFile(pg, dir, PASSWORD);
     }
 
     @AfterAll
     static void stopPostgres() {
         if (pg != null) {
             pg.close();
-        }
-    }
-
-    /** Closes what a test opened, newest first, the pgrelay process included, also when it failed. */
-    @AfterEach
-    void closeResources() throws Exception {
-        Exception first = null;
-        for (int i = resources.size() - 1; i >= 0; i--) {
-            try {
-                resources.get(i).close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        resources.clear();
-        if (first != null) {
-            throw first;
         }
     }
 
@@ -235,19 +212,11 @@ class ServeProcessIT {
     }
 
     private <T extends AutoCloseable> T track(T resource) {
-        resources.add(resource);
-        return resource;
+        return resources.track(resource);
     }
 
     private static Connection connect(RelayProcess relay) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", "app");
-        p.setProperty("password", PASSWORD);
-        p.setProperty("connectTimeout", "10");
-        p.setProperty("socketTimeout", "30");
-        p.setProperty("sslmode", "disable");
-        p.setProperty("gssEncMode", "disable");
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + relay.port() + "/app", p);
+        return relay.connect("app", "app", PASSWORD);
     }
 
     private static void createTable(String name) throws SQLException {

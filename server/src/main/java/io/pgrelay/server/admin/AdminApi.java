@@ -2,8 +2,12 @@ package io.pgrelay.server.admin;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import io.pgrelay.failover.Topology;
+import io.pgrelay.server.reload.ReloadResult;
+import io.pgrelay.server.reload.Reloader;
 import io.pgrelay.server.session.SessionServices;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -19,6 +23,23 @@ public final class AdminApi {
     public AdminApi(SessionServices services, Supplier<Topology> topology) {
         this.services = services;
         this.topology = topology;
+    }
+
+    /** Re-reads the configuration off the event loop; completes on {@code home}. */
+    public Future<ReloadResult> reload(EventExecutor home) {
+        Reloader reloader = services.reloader();
+        if (reloader == null) {
+            return home.newSucceededFuture(new ReloadResult(List.of(), List.of("this pgrelay has no configuration to reload")));
+        }
+        Promise<ReloadResult> done = home.newPromise();
+        reloader.reloadAsync().whenComplete((r, e) -> {
+            if (e != null) {
+                done.setFailure(e);
+            } else {
+                done.setSuccess(r);
+            }
+        });
+        return done;
     }
 
     public Future<View> pools(EventExecutor home) {

@@ -8,6 +8,7 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgrelay.pool.Pool;
 import io.pgrelay.pool.ServerConnection;
+import io.pgrelay.server.reload.Reloader;
 import io.pgrelay.server.session.ClientHandler;
 import io.pgrelay.server.session.ClientIdentity;
 import io.pgrelay.server.session.SessionServices;
@@ -60,7 +61,8 @@ final class AdminCommands {
             List.of("PROMOTE node", "promotes the standby node now, when no primary is in service"),
             List.of("ATTACH node", "puts a DETACHED or FENCED node back in service after checking it"),
             List.of("DETACH node", "takes node out of service; refused for the primary in service"),
-            List.of("RELOAD", "not available yet: restart pgrelay to apply configuration changes"),
+            List.of("RELOAD", "re-reads the configuration as SIGHUP does: one row per changed key, applied or "
+                    + "restart_needed; an invalid file changes nothing"),
             List.of("SHUTDOWN", "stops pgrelay gracefully, as SIGTERM does"));
     private static final String COMMAND_LIST = "SHOW POOLS|CLIENTS|SERVERS|STATS|DATABASES|ROUTING|CONFIG|VERSION|HELP, "
             + "PAUSE [db], RESUME [db], KILL db, PROMOTE|ATTACH|DETACH node, RELOAD, SHUTDOWN";
@@ -115,11 +117,30 @@ final class AdminCommands {
             case "PROMOTE", "ATTACH", "DETACH" -> argument == null
                     ? now(Reply.error(SqlState.SYNTAX_ERROR, verb + " needs a node name: " + verb + " node"))
                     : node(NodeControl.Operation.valueOf(verb), argument);
-            case "RELOAD" -> now(Reply.error(SqlState.FEATURE_NOT_SUPPORTED,
-                    "RELOAD is not available yet: restart pgrelay to apply configuration changes"));
+            case "RELOAD" -> reload();
             case "SHUTDOWN" -> now(shutdown());
             default -> now(unknown(statement));
         };
+    }
+
+    /** The changed keys as rows, or the problems of an invalid configuration as F0000. */
+    private Future<Reply> reload() {
+        Reloader reloader = services.reloader();
+        if (reloader == null) {
+            return now(Reply.error(SqlState.FEATURE_NOT_SUPPORTED, "this pgrelay has no configuration to reload"));
+        }
+        Promise<Reply> reply = loop.newPromise();
+        reloader.reloadAsync().whenComplete((r, e) -> {
+            if (e != null) {
+                reply.setSuccess(Reply.error(SqlState.INTERNAL_ERROR, "reload failed: " + e));
+            } else if (!r.ok()) {
+                reply.setSuccess(Reply.error(SqlState.CONFIG_FILE_ERROR, r.summary()));
+            } else {
+                reply.setSuccess(Reply.table("RELOAD", List.of(text("key"), text("old"), text("new"), text("status")),
+                        r.changed().stream().map(c -> List.of(c.key(), c.oldValue(), c.newValue(), c.status())).toList()));
+            }
+        });
+        return reply;
     }
 
     private Future<Reply> show(String what, String statement) {

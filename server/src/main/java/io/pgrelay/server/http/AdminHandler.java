@@ -19,6 +19,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.pgrelay.server.admin.AdminApi;
 import io.pgrelay.server.admin.NodeControl;
+import io.pgrelay.server.reload.ReloadResult;
 import io.pgrelay.server.admin.View;
 import io.pgrelay.server.metrics.RelayMetrics;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +53,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final List<String> API_VIEWS = List.of("pools", "clients", "servers", "stats", "databases", "config",
             "nodes", "routing");
     /** The API's POST endpoints, after {@link #API}. */
-    static final List<String> API_ACTIONS = List.of("pause", "resume");
+    static final List<String> API_ACTIONS = List.of("pause", "resume", "reload");
     /** The POST endpoints on one node, after {@link #API}. */
     static final String NODE_ACTIONS = "nodes/{name}/{promote,attach,detach}";
     private static final Pattern NODE_ACTION = Pattern.compile("nodes/([^/]+)/(promote|attach|detach)");
@@ -169,6 +170,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             case "nodes" -> home.newSucceededFuture(array(api.nodes()));
             case "routing" -> home.newSucceededFuture(array(api.routing()));
             case "pause" -> pause(home, database(parameters));
+            case "reload" -> reload(home);
             default -> {
                 String database = database(parameters);
                 api.resume(database);
@@ -217,6 +219,21 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /** The {@code database} query parameter: absent means every database; present, it must name one. */
+    /** 200 with the changes, or 422 with the problems when the new configuration is invalid. */
+    private Future<FullHttpResponse> reload(EventExecutor home) {
+        Promise<FullHttpResponse> response = home.newPromise();
+        api.reload(home).addListener(f -> {
+            if (!f.isSuccess()) {
+                response.setFailure(f.cause());
+                return;
+            }
+            ReloadResult r = (ReloadResult) f.getNow();
+            response.setSuccess(response(r.ok() ? HttpResponseStatus.OK : HttpResponseStatus.UNPROCESSABLE_ENTITY,
+                    JSON, r.toJson() + "\n"));
+        });
+        return response;
+    }
+
     private static String database(Map<String, List<String>> parameters) {
         List<String> values = parameters.getOrDefault("database", List.of());
         if (values.size() > 1 || (values.size() == 1 && values.get(0).isEmpty())) {

@@ -8,6 +8,7 @@ import io.pgrelay.server.admin.NodeControl;
 import io.pgrelay.server.auth.ClientAuth;
 import io.pgrelay.server.cancel.CancelRegistry;
 import io.pgrelay.server.metrics.SessionMeters;
+import io.pgrelay.server.reload.Reloader;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,7 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * cancel keys, and the set of live client connections (for shutdown).
  */
 public final class SessionServices {
-    private final ClientAuth auth;
+    /** Replaced at reload; a login reads it once, at its start. */
+    private volatile ClientAuth auth;
     private final Pools pools;
     private final Router router;
     private final CancelRegistry cancels;
@@ -43,6 +45,11 @@ public final class SessionServices {
 
     public ClientAuth auth() {
         return auth;
+    }
+
+    /** The users and rules for new logins from now on, after a reload. */
+    public void auth(ClientAuth next) {
+        this.auth = next;
     }
 
     public Pools pools() {
@@ -94,6 +101,7 @@ public final class SessionServices {
     private final RelayStats stats = new RelayStats();
     private volatile PgRelayConfig config;
     private volatile Runnable shutdownRequest = () -> { };
+    private volatile Reloader reloader;
 
     public RelayStats stats() {
         return stats;
@@ -116,6 +124,15 @@ public final class SessionServices {
         PgRelayConfig c = config;
         return c == null ? Consistency.SESSION
                 : Consistency.valueOf(c.routing().consistencyFor(database, user).name());
+    }
+
+    /** What RELOAD on the admin console runs; null in tests that set none. */
+    public Reloader reloader() {
+        return reloader;
+    }
+
+    public void reloader(Reloader reloader) {
+        this.reloader = reloader;
     }
 
     /** Sets what SHUTDOWN on the admin console does: the same graceful stop as SIGTERM. */

@@ -217,7 +217,11 @@ class AdminServerTest {
         assertEquals(405, get.statusCode());
         assertEquals("POST", get.headers().firstValue("allow").orElseThrow());
         assertEquals(405, send("POST", "/api/v1/pools", null).statusCode());
-        HttpResponse<String> unknown = send("GET", "/api/v1/reload", null);
+        assertEquals(405, send("GET", "/api/v1/reload", null).statusCode());
+        HttpResponse<String> noSource = send("POST", "/api/v1/reload", null);
+        assertEquals(422, noSource.statusCode());
+        assertEquals("{\"changed\":[],\"errors\":[\"this pgrelay has no configuration to reload\"]}\n", noSource.body());
+        HttpResponse<String> unknown = send("GET", "/api/v1/nonesuch", null);
         assertEquals(404, unknown.statusCode());
         assertTrue(unknown.body().contains("GET /api/v1/{pools,clients,servers,stats,databases,config,nodes,routing}"),
                 unknown.body());
