@@ -37,7 +37,9 @@ public final class Router implements AutoCloseable {
     private final RoutingPolicy policy;
     private final QueryClassifier classifier;
     private final RoutingCounters counters = new RoutingCounters();
-    private final FunctionLists functionLists;
+    private volatile FunctionLists functionLists;
+    /** The last pg_proc read, kept so that new lists can be applied without reading it again. */
+    private List<CatalogFunction> catalog;
     /** The view of the latest snapshot, rebuilt only when the monitor publishes a new one. */
     private volatile FailoverTopologyView view;
 
@@ -75,12 +77,30 @@ public final class Router implements AutoCloseable {
      */
     public CatalogLoad loadFunctionCatalog(Connection connection) throws SQLException {
         List<CatalogFunction> rows = PgProcLoader.load(connection);
-        FunctionSafety fresh = functionLists.with(rows);
+        synchronized (this) {
+            catalog = rows;
+            return new CatalogLoad(rows.size(), applyFunctionRules());
+        }
+    }
+
+    /**
+     * Routes with {@code next} and {@code lists} from now on (a reload); cached decisions are
+     * dropped only if the function rules change. Called off the event loops.
+     */
+    public synchronized void reconfigure(RoutingSettings next, FunctionLists lists) {
+        policy.settings(next);
+        functionLists = lists;
+        applyFunctionRules();
+    }
+
+    /** Swaps in the rules of the current lists and catalog if they differ from those in use. */
+    private boolean applyFunctionRules() {
+        FunctionSafety fresh = catalog == null ? functionLists.withoutCatalog() : functionLists.with(catalog);
         boolean changed = !fresh.sameRules(classifier.functionSafety());
         if (changed) {
             classifier.functionSafety(fresh);
         }
-        return new CatalogLoad(rows.size(), changed);
+        return changed;
     }
 
     /** Classifies statement texts; thread-safe and never blocking. */

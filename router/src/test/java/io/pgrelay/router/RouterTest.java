@@ -65,4 +65,21 @@ class RouterTest {
                     "the configured lists survive every refresh");
         }
     }
+
+    @Test
+    void aReloadReplacesTheListsOverTheCatalogAlreadyRead() throws SQLException {
+        try (Router r = new Router(holder, RoutingSettings.DEFAULTS, FunctionLists.NONE)) {
+            Object[][] rows = {{"app", "fresh", "v", ""}};
+            r.loadFunctionCatalog(new FakePgProc(rows).connection());
+            assertFalse(r.classifier().classify("SELECT app.fresh()").classification().replicaSafe());
+
+            r.reconfigure(RoutingSettings.DEFAULTS, new FunctionLists(List.of("app.fresh"), List.of()));
+            assertTrue(r.classifier().classify("SELECT app.fresh()").classification().replicaSafe(),
+                    "the new read-only list applies to a function of the catalog read before");
+
+            r.reconfigure(RoutingSettings.DEFAULTS, FunctionLists.NONE);
+            assertFalse(r.classifier().classify("SELECT app.fresh()").classification().replicaSafe(),
+                    "and taking it out again drops the cached verdict");
+        }
+    }
 }

@@ -129,7 +129,8 @@ public final class PgRelayServer implements AutoCloseable {
                 .live(LiveKeys::pool, next -> pools.refreshSettings())
                 // New logins read these from services.config(), which every accepted reload sets.
                 .live(LiveKeys::session, next -> { })
-                .live(LiveKeys::auth, next -> services.auth(new ClientAuth(next.auth())));
+                .live(LiveKeys::auth, next -> services.auth(new ClientAuth(next.auth())))
+                .live(LiveKeys::routing, next -> RouterSetup.apply(router, next.routing()));
         onShutdownRequest(() -> Thread.ofPlatform().name("pgrelay-shutdown").start(() -> {
             try {
                 shutdown(config.shutdownTimeout());

@@ -202,6 +202,53 @@ class ReloadIT {
         }
     }
 
+    /** Lag limits, on_no_replica and the function lists reach the router at once. */
+    @Test
+    void routingRulesApplyLive() throws Exception {
+        try (Connection c = pg.primary().connect("app"); Statement st = c.createStatement()) {
+            st.execute("CREATE OR REPLACE FUNCTION reload_volatile() RETURNS int LANGUAGE sql VOLATILE AS 'SELECT 7'");
+        }
+        Path config = dir.resolve("reload-routing.yaml");
+        writeRoutingConfig(config, "primary", "[]");
+        RelayProcess relay = serve(config);
+        String admin = admin(relay);
+        Connection app = track(connect(relay));
+        // Transaction pooling and no replica: a replica-safe read runs on the primary.
+        assertEquals(1, scalar(app, "SELECT 1"));
+        assertEquals(7, scalar(app, "SELECT reload_volatile()"), "an unlisted volatile function runs on the primary");
+
+        writeRoutingConfig(config, "error", "[reload_volatile]");
+        Result r = RelayProcess.run(Duration.ofSeconds(60), Map.of(), "reload", "--admin", admin);
+        assertEquals(0, r.exit(), r::toString);
+        List<List<String>> rows = r.stdout().lines().map(l -> List.of(l.trim().split("\\s+"))).toList();
+        assertTrue(rows.contains(List.of("routing.on_no_replica", "primary", "error", "applied")), r::toString);
+        assertTrue(rows.stream().anyMatch(l -> l.getFirst().equals("routing.read_only_functions")
+                && l.contains("reload_volatile") && l.getLast().equals("applied")), r::toString);
+
+        SQLException refused = assertThrows(SQLException.class, () -> scalar(app, "SELECT 1"));
+        assertEquals("57P03", refused.getSQLState(), refused.getMessage());
+        SQLException listed = assertThrows(SQLException.class, () -> scalar(app, "SELECT reload_volatile()"));
+        assertEquals("57P03", listed.getSQLState(), "now listed as read-only, it is a replica read: "
+                + listed.getMessage());
+        try (Statement st = app.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS reload_written (i int)");
+        }
+        assertFalse(relay.stderr().contains("LEAK"), relay::describe);
+    }
+
+    private static void writeRoutingConfig(Path f, String onNoReplica, String readOnlyFunctions) throws IOException {
+        Files.writeString(f, "pool:\n  mode: transaction\n  size: 2\n"
+                + "routing:\n  on_no_replica: " + onNoReplica + "\n  read_only_functions: " + readOnlyFunctions + "\n"
+                + "monitor:\n  user: " + pg.superuser() + "\n  password: " + pg.superuserPassword() + "\n");
+    }
+
+    private static int scalar(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getInt(1);
+        }
+    }
+
     private static Path config(String name, int size, String level) throws IOException {
         Path f = dir.resolve(name);
         writeConfig(f, size, level);

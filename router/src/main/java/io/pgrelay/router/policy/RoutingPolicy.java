@@ -28,15 +28,21 @@ public final class RoutingPolicy {
     static final String CONNECTION_FAILURE = "08006";
     static final String CANNOT_CONNECT_NOW = "57P03";
 
-    private final RoutingSettings settings;
-    /** Rotates ties between equally loaded replicas; a racy increment only shifts the rotation. */
     /** How far behind the leading replica's share (reads per weight) a returning replica may start. */
     private static final double SHARE_CATCH_UP = 8;
 
+    /** Replaced as a whole at a reload. */
+    private volatile RoutingSettings settings;
+    /** Rotates ties between equally loaded replicas; a racy increment only shifts the rotation. */
     private int turn;
 
     public RoutingPolicy(RoutingSettings settings) {
         this.settings = settings;
+    }
+
+    /** Applies {@code next} to the statements routed from now on (a reload). */
+    public void settings(RoutingSettings next) {
+        this.settings = next;
     }
 
     public StatementRoute route(ClassifiedQuery query, ClientRoutingState client, TopologyView topology) {

@@ -37,6 +37,14 @@ public final class LiveKeys {
                 || CONSISTENCY_OVERRIDE.matcher(key).matches();
     }
 
+    private static final Set<String> ROUTING = Set.of("routing.max_replica_lag", "routing.max_replica_lag_time",
+            "routing.on_no_replica", "routing.read_only_functions", "routing.write_functions");
+
+    /** Lag limits, what a read with no replica does, and the function lists: the router takes them at once. */
+    public static boolean routing(String key) {
+        return ROUTING.contains(key);
+    }
+
     /** The log level, which Logback changes at runtime. */
     public static boolean logLevel(String key) {
         return key.equals("log.level");

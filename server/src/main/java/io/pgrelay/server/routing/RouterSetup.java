@@ -12,8 +12,16 @@ public final class RouterSetup {
     }
 
     public static Router create(RoutingConfig config, TopologyHolder topology) {
-        return new Router(topology, settings(config),
-                new FunctionLists(config.readOnlyFunctions(), config.writeFunctions()));
+        return new Router(topology, settings(config), lists(config));
+    }
+
+    /** Applies a reloaded {@code routing} section: lag limits, on_no_replica and the function lists. */
+    public static void apply(Router router, RoutingConfig config) {
+        router.reconfigure(settings(config), lists(config));
+    }
+
+    private static FunctionLists lists(RoutingConfig config) {
+        return new FunctionLists(config.readOnlyFunctions(), config.writeFunctions());
     }
 
     static RoutingSettings settings(RoutingConfig config) {
