@@ -263,7 +263,7 @@ class RoutingPolicyTest {
         }
     }
 
-    record SharedTopology(List<Shared> replicas) implements TopologyView {
+    record SharedTopology(List<? extends ReplicaView> replicas) implements TopologyView {
         public NodeView primary() {
             return PRIMARY;
         }
@@ -342,20 +342,7 @@ class RoutingPolicyTest {
         ClientRoutingState client = new ClientRoutingState(Consistency.EVENTUAL);
         Counted back = new Counted("back", 0);
         Counted stayed = new Counted("stayed", 1000);
-        record Both(List<Counted> replicas) implements TopologyView {
-            public NodeView primary() {
-                return PRIMARY;
-            }
-
-            public long primaryLsn() {
-                return 1000;
-            }
-
-            public long primaryLsnSampledAt() {
-                return 0;
-            }
-        }
-        Both topology = new Both(List.of(back, stayed));
+        SharedTopology topology = new SharedTopology(List.of(back, stayed));
         int toBack = 0;
         for (int i = 0; i < 40; i++) {
             Counted picked = (Counted) policy.route(READ, Hints.NONE, client, topology).node();
