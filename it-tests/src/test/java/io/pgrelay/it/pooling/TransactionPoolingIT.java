@@ -297,10 +297,12 @@ class TransactionPoolingIT {
             }
             assertEquals(1, pids.size(), "pinned to one server: " + pids);
         }
-        // Its server went back through DISCARD ALL: nobody else sees the temporary table.
+        // Its server went back through DISCARD ALL: no other client finds the temporary table in its
+        // own session (pg_tables would also list it while x's server is still being reset).
         try (Connection z = h.connect(); Statement st = z.createStatement()) {
             for (int i = 0; i < 4; i++) {
-                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_tables WHERE tablename = 'scratch'")) {
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_class WHERE relname = 'scratch' "
+                        + "AND relnamespace = pg_my_temp_schema()")) {
                     rs.next();
                     assertEquals(0, rs.getInt(1));
                 }
