@@ -164,13 +164,16 @@ public final class RoutingPolicy {
      * Raising to a floor is idempotent, so routing a statement again for bookkeeping changes nothing.
      */
     private void catchUp(List<? extends ReplicaView> replicas) {
+        // Indexed loops: no iterator per routed read.
         double leading = 0;
-        for (ReplicaView r : replicas) {
+        for (int k = 0; k < replicas.size(); k++) {
+            ReplicaView r = replicas.get(k);
             if (eligible(r)) {
                 leading = Math.max(leading, share(r));
             }
         }
-        for (ReplicaView r : replicas) {
+        for (int k = 0; k < replicas.size(); k++) {
+            ReplicaView r = replicas.get(k);
             if (eligible(r)) {
                 r.raiseTimesChosen((long) Math.ceil((leading - SHARE_CATCH_UP) * r.weight()) - 1);
             }

@@ -986,13 +986,21 @@ public final class ClientSession extends ClientHandler
     /** Leases again from the same pool; what the lost server was sent was pgrelay's own. */
     private void leaseAnotherServer() {
         unusedServersLost++;
+        forgetLostServer();
+        leaseFrom(serverPool);
+    }
+
+    /**
+     * Drops what was owed by a server lost before it answered, so that the held work starts
+     * afresh on another one; the client is not read meanwhile.
+     */
+    private void forgetLostServer() {
         pending.clear();
         batchOpen = false;
         droppingUntilSync = false;
         serverSkippingUntilSync = false;
         wroteToServer = false;
         channel.config().setAutoRead(false);
-        leaseFrom(serverPool);
     }
 
     /** Runs a replica read the replica dropped unanswered again, on the primary, as if it had just arrived. */
@@ -1000,13 +1008,8 @@ public final class ClientSession extends ClientHandler
         log.info("client {}: the connection to {} closed before the read was answered; sending it to the primary",
                 channel.remoteAddress(), closed.key().node());
         replicaRead.restoreInto(held);
-        pending.clear();
-        batchOpen = false;
-        droppingUntilSync = false;
-        serverSkippingUntilSync = false;
-        wroteToServer = false;
+        forgetLostServer();
         onReplica = false;
-        channel.config().setAutoRead(false);
         awaitPrimary(null, primary -> leaseFrom(poolFor(primary)));
     }
 
